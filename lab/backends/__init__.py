@@ -1,0 +1,77 @@
+"""Where a target runs. Two implementations of one small protocol: native, docker."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from lab.cpus import CpuSets
+from lab.targets import Runtime, Target
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    runtime: str
+    seconds: float
+    cached: bool = False
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    """One finished load-generator process."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    cpu_seconds: float
+    wall_seconds: float
+
+
+class Server(Protocol):
+    target: Target
+    host: str
+    port: int
+    knobs: dict[str, str]
+
+    def log_tail(self, lines: int = 30) -> str: ...
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the server and its children."""
+
+    def send_signal(self, signum: int) -> None: ...
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """The exit status once the server has exited, or None after timeout seconds."""
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after a grace period; the exit status."""
+
+
+class Backend(Protocol):
+    name: str
+    cpus: CpuSets
+
+    def build(self, runtime: Runtime, *, force: bool = False) -> BuildOutcome: ...
+
+    def build_loadgen(self, *, force: bool = False) -> BuildOutcome: ...
+
+    def serve(self, target: Target, *, knobs: dict[str, str] | None = None,
+              port: int | None = None,
+              ready_timeout: float | None = None) -> AbstractContextManager[Server]:
+        """Start a target, wait for /ping, yield it; stop it on exit, whatever happened."""
+
+    def loadgen_paths(self) -> dict[str, str]:
+        """Paths of 'wrk', 'wrk_script' and 'pacer' as the load process sees them."""
+
+    def run_load(self, argv: list[str], *, timeout: float) -> LoadRun:
+        """Run a load generator on the load CPUs, bounded by timeout seconds."""
+
+    def toolchain_version(self, runtime: Runtime) -> str: ...
+
+    def close(self) -> None:
+        """Release what the backend keeps between calls (the docker load container)."""
+
+    def describe(self) -> dict[str, object]:
+        """What results record about this backend (engine version, image ids, ...)."""

@@ -1,0 +1,259 @@
+"""The docker backend: every target in a hardened, pinned container built from one Debian.
+
+Containers use host networking (the runtime is measured, not NAT), bind 127.0.0.1,
+run as uid 10001 on a read-only root with all capabilities dropped, and carry the
+lab's labels so that `lab.clean` finds them after a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import docker
+import requests
+from docker.errors import DockerException, NotFound
+from docker.models.containers import Container
+from docker.types import Ulimit
+
+from lab import LOADGEN_DIR, cleanup
+from lab.backends import BuildOutcome, LoadRun
+from lab.backends.docker_base import BASE_IMAGE, ensure_base_image
+from lab.backends.docker_images import PROJECT_LABEL, build_image, context_hash, current_hash
+from lab.console import console
+from lab.cpus import CpuSets
+from lab.errors import LabError, ServerStartError
+from lab.probe import free_port, port_in_use, wait_until_ready
+from lab.targets import Runtime, Target
+
+LOADGEN_IMAGE = "async-runtime-lab/loadgen"
+# Descriptors per container: enough for the sweep's 10,000 connections, and within the
+# hard limit most engines run with (LAB_NOFILE can change it).
+NOFILE = int(os.environ.get("LAB_NOFILE", "16384"))
+SERVER_MEMORY = os.environ.get("LAB_SERVER_MEMORY", "4g")
+LOAD_MEMORY = os.environ.get("LAB_LOAD_MEMORY", "2g")
+READY_TIMEOUT_SECONDS = 30.0
+STOP_GRACE_SECONDS = 3
+
+
+def hardening() -> dict[str, object]:
+    """What every lab container gets, servers and load generator alike."""
+    return {
+        "network_mode": "host",
+        "user": "10001:10001",
+        "read_only": True,
+        "tmpfs": {"/tmp": "rw,nosuid,nodev,size=64m"},
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "ulimits": [Ulimit(name="nofile", soft=NOFILE, hard=NOFILE)],
+        "init": True,
+        "working_dir": "/app",
+    }
+
+
+def _start(container: Container) -> None:
+    try:
+        container.start()
+    except DockerException as exc:
+        message = str(exc)
+        hint = (f"the engine cannot grant {NOFILE} open files: set LAB_NOFILE lower, or raise "
+                "dockerd's limit (LimitNOFILE in its service, or `ulimit -n` before dockerd)"
+                if "rlimit" in message else "see the engine's message above")
+        raise LabError(f"the Docker engine could not start {container.name}",
+                       detail=message, hint=hint) from None
+
+
+def _say(message: str) -> None:
+    console.print(f"  [dim]{message}[/dim]")
+
+
+class DockerServer:
+    def __init__(self, target: Target, container: Container, port: int,
+                 knobs: dict[str, str]) -> None:
+        self.target = target
+        self.container = container
+        self.host = "127.0.0.1"
+        self.port = port
+        self.knobs = knobs
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return self.container.logs(tail=lines).decode(errors="replace")
+        except DockerException:
+            return "(logs unavailable)"
+
+    def running(self) -> bool:
+        try:
+            self.container.reload()
+        except NotFound:
+            return False
+        return self.container.status in ("created", "running")
+
+    def cpu_seconds(self) -> float:
+        stats = self.container.stats(stream=False, one_shot=True)
+        return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
+
+    def send_signal(self, signum: int) -> None:
+        with contextlib.suppress(DockerException):  # it may have exited already
+            self.container.kill(signal=signum)
+
+    def wait_exit(self, timeout: float) -> int | None:
+        try:
+            return self.container.wait(timeout=timeout)["StatusCode"]
+        except (requests.exceptions.RequestException, DockerException):
+            return None
+
+    def stop(self) -> int | None:
+        self.send_signal(15)
+        status = self.wait_exit(STOP_GRACE_SECONDS)
+        with contextlib.suppress(NotFound):
+            self.container.remove(force=True)
+        return status
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(self, cpus: CpuSets, run_id: str = "adhoc") -> None:
+        self.cpus = cpus
+        self.run_id = run_id
+        self.client = docker.from_env(timeout=120)
+        self._base_id: str | None = None
+        self._loadgen: Container | None = None
+        self._loadgen_key: int | None = None
+
+    def labels(self, role: str, target: str) -> dict[str, str]:
+        return {**PROJECT_LABEL, "lab.run-id": self.run_id, "lab.role": role,
+                "lab.target": target}
+
+    # -- images -----------------------------------------------------------------
+    def base_image(self) -> str:
+        if self._base_id is None:
+            self._base_id, how = ensure_base_image(self.client, _say)
+            if how != "present":
+                console.print(f"base image {BASE_IMAGE}: {how} ({self._base_id[:19]})")
+        return self._base_id
+
+    def _build(self, name: str, folder, tag: str, force: bool) -> BuildOutcome:
+        started = time.monotonic()
+        wanted = context_hash(folder, self.base_image())
+        if not force and current_hash(self.client, tag) == wanted:
+            return BuildOutcome(name, time.monotonic() - started, cached=True)
+        build_image(self.client, folder, tag, BASE_IMAGE,
+                    {"lab.content-hash": wanted, "lab.runtime": name}, _say)
+        return BuildOutcome(name, time.monotonic() - started)
+
+    def build(self, runtime: Runtime, *, force: bool = False) -> BuildOutcome:
+        return self._build(runtime.name, runtime.folder, f"{runtime.image_name}:latest", force)
+
+    def build_loadgen(self, *, force: bool = False) -> BuildOutcome:
+        return self._build("loadgen", LOADGEN_DIR, f"{LOADGEN_IMAGE}:latest", force)
+
+    def _image(self, tag: str) -> str:
+        try:
+            return self.client.images.get(tag).id
+        except docker.errors.ImageNotFound:
+            raise LabError(f"image {tag} is not built",
+                           hint="run `uv run invoke lab.build`") from None
+
+    # -- serving ----------------------------------------------------------------
+    @contextmanager
+    def serve(self, target: Target, *, knobs: dict[str, str] | None = None,
+              port: int | None = None, ready_timeout: float | None = None,
+              ) -> Iterator[DockerServer]:
+        knobs = {k: str(v) for k, v in (knobs or {}).items()}
+        unknown = sorted(set(knobs) - set(target.knob_names))
+        if unknown:
+            raise LabError(f"{target} has no knobs {unknown}",
+                           hint=f"its knobs are {list(target.knob_names) or 'none'}")
+        if port is None:
+            port = free_port()
+        elif port_in_use(port):
+            raise LabError(f"port {port} is already in use",
+                           hint="stop what listens there (`ss -ltnp`) or pick another --port")
+        image = self._image(f"{target.runtime.image_name}:latest")
+        container = self.client.containers.create(
+            image, command=target.command_with("python3"),
+            name=f"lab-{target.name.replace('/', '-')}-{port}-{secrets.token_hex(3)}",
+            environment={"HOST": "127.0.0.1", "PORT": str(port), **knobs},
+            cpuset_cpus=self.cpus.server_list, mem_limit=SERVER_MEMORY,
+            labels=self.labels("server", target.name), **hardening())
+        server = DockerServer(target, container, port, knobs)
+        key = cleanup.register(server.stop)
+        try:
+            _start(container)
+            timeout = ready_timeout or READY_TIMEOUT_SECONDS
+            if not wait_until_ready(server.host, port, timeout, alive=server.running):
+                status = server.wait_exit(0.5) if not server.running() else None
+                what = (f"exited with status {status}" if status is not None
+                        else f"did not answer /ping within {timeout:.0f} s")
+                raise ServerStartError(
+                    f"{target} {what} (docker, port {port})",
+                    detail=f"--- last lines of its log ---\n{server.log_tail()}",
+                    hint=f"try it by hand: uv run invoke lab.serve {target} --backend docker")
+            yield server
+        finally:
+            server.stop()
+            cleanup.unregister(key)
+
+    # -- load -------------------------------------------------------------------
+    def loadgen_paths(self) -> dict[str, str]:
+        return {"wrk": "wrk", "wrk_script": "/app/wrk/report.lua", "pacer": "/app/build/pacer"}
+
+    def _loadgen_container(self) -> Container:
+        """One idle load-generator container per backend; loads run in it with exec."""
+        if self._loadgen is None:
+            self._loadgen = self.client.containers.create(
+                self._image(f"{LOADGEN_IMAGE}:latest"), command=["sleep", "infinity"],
+                name=f"lab-loadgen-{secrets.token_hex(4)}",
+                cpuset_cpus=self.cpus.load_list, mem_limit=LOAD_MEMORY,
+                labels=self.labels("load", "loadgen"), **hardening())
+            self._loadgen_key = cleanup.register(self.close)
+            _start(self._loadgen)
+        return self._loadgen
+
+    def _container_cpu_seconds(self, container: Container) -> float:
+        stats = container.stats(stream=False, one_shot=True)
+        return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
+
+    def run_load(self, argv: list[str], *, timeout: float) -> LoadRun:
+        container = self._loadgen_container()
+        before = self._container_cpu_seconds(container)
+        started = time.monotonic()
+        # coreutils' timeout bounds the tool inside the container; exec has no timeout.
+        bounded = ["timeout", "-s", "KILL", f"{max(1, int(timeout))}", *argv]
+        result = container.exec_run(bounded, demux=True, user="10001:10001")
+        wall = time.monotonic() - started
+        stdout, stderr = result.output
+        return LoadRun(result.exit_code, (stdout or b"").decode(errors="replace"),
+                       (stderr or b"").decode(errors="replace"),
+                       self._container_cpu_seconds(container) - before, wall)
+
+    def close(self) -> None:
+        if self._loadgen is not None:
+            with contextlib.suppress(DockerException):
+                self._loadgen.remove(force=True)
+            self._loadgen = None
+        if self._loadgen_key is not None:
+            cleanup.unregister(self._loadgen_key)
+            self._loadgen_key = None
+
+    # -- description ------------------------------------------------------------
+    def toolchain_version(self, runtime: Runtime) -> str:
+        image = self._image(f"{runtime.image_name}:latest")
+        return f"Debian packages in {runtime.image_name} ({image[7:19]})"
+
+    def describe(self) -> dict[str, object]:
+        version = self.client.version()
+        images = {}
+        for image in self.client.images.list(filters={"label": "lab.project=async-runtime-lab"}):
+            for tag in image.tags:
+                images[tag] = image.id
+        return {"backend": self.name, "engine_version": version.get("Version"),
+                "engine_api": version.get("ApiVersion"), "base_image": BASE_IMAGE,
+                "images": images, "cpus": self.cpus.as_record(),
+                "server_memory": SERVER_MEMORY}

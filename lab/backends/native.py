@@ -1,0 +1,260 @@
+"""The native backend: targets run as processes on this machine, pinned with taskset.
+
+Each server gets its own session (process group), so children of multi-process
+models are found and stopped with it, and PR_SET_PDEATHSIG so that it dies with
+the lab even if the lab itself is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from lab import LOADGEN_DIR, ROOT, cleanup
+from lab.backends import BuildOutcome, LoadRun
+from lab.cpus import CpuSets
+from lab.errors import BuildError, LabError, ServerStartError
+from lab.probe import free_port, port_in_use, wait_until_ready
+from lab.targets import Runtime, Target
+
+STOP_GRACE_SECONDS = 3.0
+READY_TIMEOUT_SECONDS = 15.0
+PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TERM")
+_PR_SET_PDEATHSIG = 1
+NOFILE = 65536
+
+
+def _prepare_child() -> None:
+    """Runs in the child before exec: die with the lab, and allow many descriptors."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)  # when the lab's starting thread dies
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else NOFILE
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, NOFILE), hard))
+
+
+def server_env(host: str, port: int, knobs: dict[str, str]) -> dict[str, str]:
+    """A small, explicit environment: the host's knobs (GOMAXPROCS...) must not leak in."""
+    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+    env.update({"HOST": host, "PORT": str(port), "PYTHONDONTWRITEBYTECODE": "1"})
+    env.update(knobs)
+    return env
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces; it ends at the last ')'.
+    return text[text.rindex(")") + 2:].split()
+
+
+def process_group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds of every live process in a group, plus the children they reaped."""
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        fields = _proc_stat(int(entry.name))
+        # After ')' come: state(0) ppid(1) pgrp(2) ... utime(11) stime(12) cutime(13) cstime(14)
+        if fields and int(fields[2]) == pgid:
+            ticks += sum(int(f) for f in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _kill_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+class NativeServer:
+    def __init__(self, target: Target, proc: subprocess.Popen, host: str, port: int,
+                 knobs: dict[str, str], log_path: Path) -> None:
+        self.target = target
+        self.proc = proc
+        self.host = host
+        self.port = port
+        self.knobs = knobs
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def cpu_seconds(self) -> float:
+        return process_group_cpu_seconds(self.proc.pid)
+
+    def send_signal(self, signum: int) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+
+    def wait_exit(self, timeout: float) -> int | None:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> int | None:
+        self.send_signal(signal.SIGTERM)
+        status = self.wait_exit(STOP_GRACE_SECONDS)
+        if status is None:
+            _kill_group(self.proc.pid, signal.SIGKILL)
+            status = self.wait_exit(STOP_GRACE_SECONDS)
+        _kill_group(self.proc.pid, signal.SIGKILL)  # children the target failed to stop
+        return status
+
+
+class NativeBackend:
+    name = "native"
+
+    def __init__(self, cpus: CpuSets) -> None:
+        self.cpus = cpus
+        self.log_dir = Path(tempfile.mkdtemp(prefix="lab-native-logs-"))
+
+    # -- building ---------------------------------------------------------------
+    def _run_step(self, argv: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
+        if shutil.which(argv[0]) is None and not (cwd / argv[0]).exists():
+            raise BuildError(f"{what}: '{argv[0]}' is not installed",
+                             hint=f"install the {what} toolchain, or use --backend docker")
+        result = subprocess.run(argv, cwd=cwd, env={**os.environ, **env},
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            output = (result.stdout + result.stderr).strip().splitlines()
+            raise BuildError(f"{what}: `{' '.join(argv)}` failed (exit {result.returncode})",
+                             detail="\n".join(output[-40:]),
+                             hint="fix the error above; `uv run invoke lab.doctor` checks "
+                                  "toolchains")
+
+    def build(self, runtime: Runtime, *, force: bool = False) -> BuildOutcome:
+        started = time.monotonic()
+        for step in runtime.build_steps:
+            argv = [sys.executable if p == "{python}" else p for p in step]
+            self._run_step(argv, runtime.folder, runtime.build_env, runtime.name)
+        return BuildOutcome(runtime.name, time.monotonic() - started,
+                            cached=not runtime.build_steps)
+
+    def build_loadgen(self, *, force: bool = False) -> BuildOutcome:
+        started = time.monotonic()
+        if shutil.which("wrk") is None:
+            raise BuildError("wrk is not installed (the closed-loop load generator)",
+                             hint="apt-get install wrk, or use --backend docker")
+        self._run_step(["go", "build", "-o", str(LOADGEN_DIR / "build" / "pacer"), "."],
+                       LOADGEN_DIR / "pacer", {"GOTOOLCHAIN": "local", "CGO_ENABLED": "0"},
+                       "loadgen (pacer)")
+        return BuildOutcome("loadgen", time.monotonic() - started)
+
+    # -- serving ----------------------------------------------------------------
+    @contextmanager
+    def serve(self, target: Target, *, knobs: dict[str, str] | None = None,
+              port: int | None = None, ready_timeout: float | None = None,
+              ) -> Iterator[NativeServer]:
+        knobs = {k: str(v) for k, v in (knobs or {}).items()}
+        unknown = sorted(set(knobs) - set(target.knob_names))
+        if unknown:
+            raise LabError(f"{target} has no knobs {unknown}",
+                           hint=f"its knobs are {list(target.knob_names) or 'none'}")
+        host = "127.0.0.1"
+        if port is None:
+            port = free_port(host)
+        elif port_in_use(port, host):
+            raise LabError(f"port {port} is already in use",
+                           hint="stop what listens there (`ss -ltnp`) or pick another --port")
+        log_path = self.log_dir / f"{target.name.replace('/', '-')}-{port}.log"
+        argv = ["taskset", "-c", self.cpus.server_list, *target.command_with(sys.executable)]
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(argv, cwd=target.runtime.folder,
+                                    env=server_env(host, port, knobs),
+                                    stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=_prepare_child)
+        server = NativeServer(target, proc, host, port, knobs, log_path)
+        key = cleanup.register(server.stop)
+        try:
+            timeout = ready_timeout or READY_TIMEOUT_SECONDS
+            if not wait_until_ready(host, port, timeout, alive=lambda: proc.poll() is None):
+                status = proc.poll()
+                what = (f"exited with status {status}" if status is not None
+                        else f"did not answer /ping within {timeout:.0f} s")
+                raise ServerStartError(
+                    f"{target} {what} (native, port {port})",
+                    detail=f"--- last lines of its log ({log_path}) ---\n{server.log_tail()}",
+                    hint=f"try it by hand: uv run invoke lab.serve {target} --backend native")
+            yield server
+        finally:
+            server.stop()
+            cleanup.unregister(key)
+
+    # -- load -------------------------------------------------------------------
+    def loadgen_paths(self) -> dict[str, str]:
+        return {
+            "wrk": "wrk",
+            "wrk_script": str(LOADGEN_DIR / "wrk" / "report.lua"),
+            "pacer": str(LOADGEN_DIR / "build" / "pacer"),
+        }
+
+    def run_load(self, argv: list[str], *, timeout: float) -> LoadRun:
+        started = time.monotonic()
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(["taskset", "-c", self.cpus.load_list, *argv],
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                    start_new_session=True, preexec_fn=_prepare_child)
+            key = cleanup.register(lambda: _kill_group(proc.pid, signal.SIGKILL))
+            try:
+                status, usage = _wait4(proc.pid, started + timeout)
+            finally:
+                _kill_group(proc.pid, signal.SIGKILL)
+                cleanup.unregister(key)
+            proc.returncode = status
+            out.seek(0)
+            err.seek(0)
+            return LoadRun(status, out.read().decode(errors="replace"),
+                           err.read().decode(errors="replace"),
+                           usage.ru_utime + usage.ru_stime if usage else 0.0,
+                           time.monotonic() - started)
+
+    def toolchain_version(self, runtime: Runtime) -> str:
+        argv = [sys.executable if p == "{python}" else p for p in runtime.toolchain]
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=30,
+                                 cwd=runtime.folder)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"unavailable ({exc})"
+        return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 \
+            else f"unavailable (exit {out.returncode})"
+
+    def close(self) -> None:
+        """Nothing outlives serve() and run_load() natively; logs stay for inspection."""
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": self.name, "cpus": self.cpus.as_record(), "root": str(ROOT)}
+
+
+def _wait4(pid: int, deadline: float) -> tuple[int, os.struct_rusage | None]:
+    """Wait for a child until deadline (then kill it); its status and its own rusage."""
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status), usage
+        if time.monotonic() > deadline:
+            _kill_group(pid, signal.SIGKILL)
+            _, status, usage = os.wait4(pid, 0)
+            return -signal.SIGKILL, usage
+        time.sleep(0.02)

@@ -1,0 +1,77 @@
+"""CPU sets: the server and the load generator run on disjoint CPUs.
+
+Defaults split the CPUs this process may use: the lower half for the load
+generator, the upper half for the server (on 2 cores: load on 0, server on 1).
+LAB_SERVER_CPUS and LAB_LOAD_CPUS (taskset syntax, e.g. "1" or "2-3") override them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from lab.errors import LabError
+
+
+def parse_cpu_list(text: str) -> tuple[int, ...]:
+    """Parse '0-2,5' into (0, 1, 2, 5); an error names the bad part."""
+    cpus: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            raise LabError(f"bad CPU list '{text}': '{part}' is not N or N-M",
+                           hint="use taskset syntax, e.g. 1 or 0-1,3")
+        first, last = int(lo), int(hi or lo)
+        if last < first:
+            raise LabError(f"bad CPU list '{text}': range '{part}' is reversed")
+        cpus.update(range(first, last + 1))
+    if not cpus:
+        raise LabError(f"empty CPU list '{text}'")
+    return tuple(sorted(cpus))
+
+
+def format_cpu_list(cpus: tuple[int, ...]) -> str:
+    return ",".join(str(c) for c in cpus)
+
+
+@dataclass(frozen=True)
+class CpuSets:
+    server: tuple[int, ...]
+    load: tuple[int, ...]
+
+    @property
+    def server_list(self) -> str:
+        return format_cpu_list(self.server)
+
+    @property
+    def load_list(self) -> str:
+        return format_cpu_list(self.load)
+
+    def as_record(self) -> dict[str, str]:
+        return {"server": self.server_list, "load": self.load_list}
+
+
+def available_cpus() -> tuple[int, ...]:
+    return tuple(sorted(os.sched_getaffinity(0)))
+
+
+def default_cpu_sets(server: str | None = None, load: str | None = None) -> CpuSets:
+    """CPU sets from arguments, else LAB_*_CPUS, else an even split of the CPUs we may use."""
+    cpus = available_cpus()
+    server = server or os.environ.get("LAB_SERVER_CPUS")
+    load = load or os.environ.get("LAB_LOAD_CPUS")
+    half = max(1, len(cpus) // 2)
+    server_set = parse_cpu_list(server) if server else (cpus[half:] or cpus)
+    load_set = parse_cpu_list(load) if load else cpus[:half]
+    missing = sorted(set(server_set + load_set) - set(cpus))
+    if missing:
+        raise LabError(f"CPUs {missing} are not available to this process (have {list(cpus)})",
+                       hint="choose CPUs from that list with --server-cpus/--load-cpus")
+    if set(server_set) & set(load_set) and (server or load):
+        raise LabError(f"server CPUs {list(server_set)} and load CPUs {list(load_set)} "
+                       "overlap: the generator would steal the server's CPU",
+                       hint="give them disjoint sets, e.g. --server-cpus 1 --load-cpus 0")
+    # (A one-CPU machine cannot separate them by default; the doctor says so.)
+    return CpuSets(server=server_set, load=load_set)

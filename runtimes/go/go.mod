@@ -1,0 +1,3 @@
+module asyncruntimelab/go
+
+go 1.24

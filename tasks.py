@@ -1,0 +1,200 @@
+"""Tasks of the Async Runtime Lab. `uv run invoke --list` lists them; --help TASK explains one.
+
+This file only parses options and calls the lab package.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+from invoke import Collection, Exit, task
+
+from lab.console import console
+from lab.errors import LabError
+
+TARGET_HELP = "comma-separated targets or runtimes (default: all); see lab.targets"
+BACKEND_HELP = "auto (docker when an engine answers, else native), docker or native"
+CPU_HELP = {"server_cpus": "CPUs for servers, taskset syntax (default: upper half)",
+            "load_cpus": "CPUs for the load generator (default: lower half)"}
+
+
+def lab_task(help_: dict[str, str] | None = None, **kwargs):
+    """@task with the lab's error handling: a LabError or Ctrl-C prints a message, no traceback."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def body(c, *args, **kw):
+            try:
+                return fn(c, *args, **kw)
+            except LabError as exc:
+                console.print(f"[red]error:[/red] {exc}")
+                raise Exit(code=1) from None
+            except KeyboardInterrupt:
+                console.print("[yellow]interrupted[/yellow]: everything started was stopped; "
+                              "finished results are kept")
+                raise Exit(code=130) from None
+
+        return task(body, help=help_ or {}, **kwargs)
+
+    return wrap
+
+
+def _backend(backend: str, server_cpus: str | None = None, load_cpus: str | None = None):
+    from lab.backends.selection import make_backend
+
+    chosen, why = make_backend(backend, _cpus(server_cpus, load_cpus))
+    console.print(f"[dim]{why}; server CPUs {chosen.cpus.server_list}, "
+                  f"load CPUs {chosen.cpus.load_list}[/dim]")
+    return chosen
+
+
+def _cpus(server_cpus: str | None = None, load_cpus: str | None = None):
+    from lab.cpus import default_cpu_sets
+
+    return default_cpu_sets(server_cpus, load_cpus)
+
+
+def _knobs(knob: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in knob:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise LabError(f"--knob '{item}' is not NAME=VALUE", hint="e.g. --knob WORKERS=4")
+        pairs[name] = value
+    return pairs
+
+
+@lab_task()
+def targets(c):
+    """List every target (runtime/model) with its knobs and what it demonstrates."""
+    from rich.table import Table
+
+    from lab.targets import discover
+
+    table = Table(title="Targets (runtimes/*/runtime.toml)")
+    for column in ("target", "knobs", "what it demonstrates"):
+        table.add_column(column)
+    for t in discover():
+        table.add_row(t.name, ", ".join(t.knob_names) or "-", t.description)
+    console.print(table)
+
+
+@lab_task(help_={"target": TARGET_HELP, "backend": BACKEND_HELP,
+                "force": "rebuild even when nothing changed"})
+def build(c, target=None, backend="auto", force=False):
+    """Build targets (and the load generator) on a backend; images on docker, binaries natively."""
+    from lab.build import build_targets
+    from lab.targets import select
+
+    _, failed = build_targets(_backend(backend), select(target), force=force, loadgen=True)
+    if failed:
+        raise Exit(f"{len(failed)} build(s) failed: {', '.join(f.runtime for f in failed)}",
+                   code=1)
+
+
+@lab_task(help_={"target": TARGET_HELP, "backend": BACKEND_HELP, **CPU_HELP})
+def verify(c, target=None, backend="auto", server_cpus=None, load_cpus=None):
+    """Run the conformance suite (runtimes/SPEC.md) against targets; print a pass/fail table."""
+    import os
+
+    from lab.targets import select
+    from lab.verify import print_table, run_conformance
+
+    chosen = _backend(backend, server_cpus, load_cpus)
+    if server_cpus:
+        os.environ["LAB_SERVER_CPUS"] = server_cpus
+    if load_cpus:
+        os.environ["LAB_LOAD_CPUS"] = load_cpus
+    names = [t.name for t in select(target)]
+    if not print_table(run_conformance(names, chosen.name)):
+        raise Exit("some targets do not meet the contract (see the table above)", code=1)
+
+
+@lab_task(help_={"target": "the target to run, e.g. go/goroutines",
+                "port": "port to listen on (default: a free one)",
+                "backend": BACKEND_HELP,
+                "knob": "a knob NAME=VALUE, repeatable (e.g. --knob WORKERS=4)",
+                **CPU_HELP},
+          iterable=["knob"])
+def serve(c, target, port=None, backend="auto", knob=None, server_cpus=None, load_cpus=None):
+    """Run one target in the foreground (Ctrl-C stops it), to explore it with curl."""
+    from lab.serve import serve_foreground
+    from lab.targets import select
+
+    chosen = _backend(backend, server_cpus, load_cpus)
+    found = select(target)
+    if len(found) != 1:
+        raise LabError(f"'{target}' names {len(found)} targets; serve runs exactly one",
+                       hint=f"pick one of {', '.join(t.name for t in found)}")
+    chosen.build(found[0].runtime)
+    status = serve_foreground(chosen, found[0], int(port) if port else None, _knobs(knob or []))
+    if status not in (None, 0):
+        raise Exit(code=1)
+
+
+@lab_task(help_={"target": TARGET_HELP, "backend": BACKEND_HELP, **CPU_HELP}, name="all")
+def all_(c, target=None, backend="auto", server_cpus=None, load_cpus=None):
+    """The whole lab: build every target, then verify it against the contract."""
+    build(c, target=target, backend=backend)
+    verify(c, target=target, backend=backend, server_cpus=server_cpus, load_cpus=load_cpus)
+
+
+@lab_task()
+def base(c):
+    """Provide the base image debian:trixie-slim: present, else pulled, else debootstrapped."""
+    from lab.backends.docker_base import BASE_IMAGE, ensure_base_image
+    from lab.backends.selection import make_backend
+
+    backend, _ = make_backend("docker", _cpus())
+    image_id, how = ensure_base_image(backend.client, lambda m: console.print(f"  {m}"))
+    console.print(f"{BASE_IMAGE}: {how} ({image_id[:19]})")
+
+
+@lab_task(help_={"images": "also remove the lab's images (not the base image)",
+                 "base": "with --images, also remove a debootstrapped base image"})
+def clean(c, images=False, base=False):
+    """Remove every container (and with --images, image) carrying the lab's labels."""
+    from lab.backends.selection import make_backend
+    from lab.clean import remove_containers, remove_images
+
+    backend, _ = make_backend("docker", _cpus())
+    removed = remove_containers(backend.client)
+    console.print(f"removed {len(removed)} container(s) {', '.join(removed)}")
+    if images:
+        tags = remove_images(backend.client, include_base=base)
+        console.print(f"removed {len(tags)} image(s) {', '.join(tags)}")
+
+
+@lab_task()
+def doctor(c):
+    """Check the machine: Docker engine, images, native toolchains, disk, descriptor limit."""
+    from lab.doctor import run_checks
+
+    if not run_checks():
+        raise Exit(code=1)
+
+
+@task(help={"suite": "unit, conformance, docker, report, load, or all (default)",
+            "target": TARGET_HELP + " (conformance and docker suites)",
+            "backend": "all (default), native or docker",
+            "keyword": "only tests matching this pytest -k expression"})
+def test(c, suite="all", target=None, backend="all", keyword=None):
+    """Run the lab's tests: ruff, then pytest (unit, conformance on every backend, docker, ...)."""
+    if suite == "all":
+        c.run("ruff check .", pty=False)
+    args = ["pytest", "tests" if suite == "all" else f"tests/{suite}"]
+    if target:
+        args += [f"--target={t}" for t in target.split(",")]
+    args += ["--backend", backend]
+    if keyword:
+        args += ["-k", keyword]
+    result = c.run(" ".join(f"'{a}'" for a in args), warn=True, pty=sys.stdout.isatty())
+    if result.exited != 0:
+        raise Exit(code=result.exited)
+
+
+lab = Collection("lab")
+for _task in (targets, base, build, verify, serve, all_, clean, doctor):
+    lab.add_task(_task)
+namespace = Collection(test, lab)
