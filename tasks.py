@@ -140,6 +140,35 @@ def all_(c, target=None, backend="auto", server_cpus=None, load_cpus=None):
     verify(c, target=target, backend=backend, server_cpus=server_cpus, load_cpus=load_cpus)
 
 
+EXPERIMENT_HELP = {"profile": "quick (seconds per target), standard (default) or full",
+                   "target": TARGET_HELP, "backend": BACKEND_HELP,
+                   "resume": "finish an interrupted run (its id, or 'latest') without "
+                             "repeating what it measured", **CPU_HELP}
+
+
+def _experiment(name: str, profile, target, backend, resume, server_cpus, load_cpus) -> None:
+    from lab.measure import measure
+    from lab.targets import select
+
+    run = measure([name], profile, select(target), _backend(backend, server_cpus, load_cpus),
+                  resume=resume)
+    console.print(f"results: {run.folder}")
+
+
+@lab_task(help_=EXPERIMENT_HELP)
+def sweep(c, profile="standard", target=None, backend="auto", resume=None, server_cpus=None,
+          load_cpus=None):
+    """Experiment 1: requests/s and latency vs concurrency (wrk) for every target."""
+    _experiment("sweep", profile, target, backend, resume, server_cpus, load_cpus)
+
+
+@lab_task(help_=EXPERIMENT_HELP)
+def blocking(c, profile="standard", target=None, backend="auto", resume=None, server_cpus=None,
+             load_cpus=None):
+    """Experiment 2: /ping latency (open loop) while /cpu runs inline, then offloaded."""
+    _experiment("blocking", profile, target, backend, resume, server_cpus, load_cpus)
+
+
 @lab_task()
 def base(c):
     """Provide the base image debian:trixie-slim: present, else pulled, else debootstrapped."""
@@ -195,6 +224,6 @@ def test(c, suite="all", target=None, backend="all", keyword=None):
 
 
 lab = Collection("lab")
-for _task in (targets, base, build, verify, serve, all_, clean, doctor):
+for _task in (targets, base, build, verify, serve, sweep, blocking, all_, clean, doctor):
     lab.add_task(_task)
 namespace = Collection(test, lab)

@@ -82,22 +82,23 @@ class Stream:
     phase_ms: float = 0.0
 
     def flag(self) -> str:
-        return f"{self.name}={self.path}@{self.rate_per_s:g}"
+        phase = f"+{self.phase_ms:g}ms" if self.phase_ms else ""
+        return f"{self.name}={self.path}@{self.rate_per_s:g}{phase}"
 
 
 @dataclass(frozen=True)
 class PacerRecord:
     stream: str
     intended_ns: int
-    sent_ns: int
-    done_ns: int
-    status: int
+    sent_ns: int | None   # None: never written (e.g. the connection was refused)
+    done_ns: int | None   # None: no outcome before the pacer stopped
+    status: int           # 0 when the request failed
     error: str
 
     @property
-    def latency_ms(self) -> float:
+    def latency_ms(self) -> float | None:
         """From the intended send time: a stalled server cannot hide its stalls."""
-        return (self.done_ns - self.intended_ns) / 1e6
+        return None if self.done_ns is None else (self.done_ns - self.intended_ns) / 1e6
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,18 @@ class PacerResult:
     records: list[PacerRecord]
     summary: dict
 
+    def _max_ms(self, field: str) -> float:
+        return max((s[field] for s in self.summary["streams"]), default=0) / 1e6
+
     @property
     def max_send_lag_ms(self) -> float:
-        return max((s["max_send_lag_ns"] for s in self.summary["streams"]), default=0) / 1e6
+        """Intended -> written, including waits for a free connection (the server's doing)."""
+        return self._max_ms("max_send_lag_ns")
+
+    @property
+    def max_dispatch_lag_ms(self) -> float:
+        """Intended -> dispatched by the scheduler: the generator's own lateness."""
+        return self._max_ms("max_dispatch_lag_ns")
 
 
 def pacer_argv(backend: Backend, url: str, streams: list[Stream], duration_s: float,
@@ -116,8 +126,6 @@ def pacer_argv(backend: Backend, url: str, streams: list[Stream], duration_s: fl
             "-connections", str(connections), "-timeout", f"{timeout_s:g}s", "-out", "-"]
     for stream in streams:
         argv += ["-stream", stream.flag()]
-        if stream.phase_ms:
-            argv += ["-phase", f"{stream.name}={stream.phase_ms:g}ms"]
     return argv
 
 
@@ -126,8 +134,11 @@ def parse_pacer_records(text: str) -> list[PacerRecord]:
     expected = ["stream", "intended_ns", "sent_ns", "done_ns", "status", "error"]
     if reader.fieldnames != expected:
         raise LabError(f"pacer records have columns {reader.fieldnames}, expected {expected}")
-    return [PacerRecord(r["stream"], int(r["intended_ns"]), int(r["sent_ns"]),
-                        int(r["done_ns"]), int(r["status"]), r["error"]) for r in reader]
+    def optional(text: str) -> int | None:
+        return int(text) if text else None
+
+    return [PacerRecord(r["stream"], int(r["intended_ns"]), optional(r["sent_ns"]),
+                        optional(r["done_ns"]), int(r["status"]), r["error"]) for r in reader]
 
 
 def parse_pacer_summary(text: str) -> dict:

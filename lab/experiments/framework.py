@@ -1,0 +1,234 @@
+"""What every experiment shares: sessions of points, the measuring loop, resume, progress.
+
+A *session* is one server start (target x knob variant x repetition); its *points* are
+the measurements taken while it runs (e.g. one per concurrency level). Sessions of
+different targets are interleaved repetition by repetition, so drift on a shared
+machine hits every target alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rich.progress import Progress, TaskID
+
+from lab.backends import Backend, Server
+from lab.console import console, progress, warn
+from lab.errors import LabError
+from lab.probe import ping
+from lab.results import Run
+from lab.targets import Target
+
+PROFILES = ("quick", "standard", "full")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One measurement within a session: its parameters, in a fixed order."""
+
+    params: tuple[tuple[str, object], ...]
+
+    @classmethod
+    def of(cls, **params: object) -> Point:
+        return cls(tuple(params.items()))
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.params)
+
+    @property
+    def label(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.params)
+
+
+@dataclass(frozen=True)
+class Session:
+    target: Target
+    variant: str
+    knobs: tuple[tuple[str, str], ...]
+    repetition: int
+    points: tuple[Point, ...]
+
+    @property
+    def knob_dict(self) -> dict[str, str]:
+        return dict(self.knobs)
+
+    @property
+    def key(self) -> str:
+        return _slug(f"{self.target.name}_{self.variant}_r{self.repetition}")
+
+    def point_key(self, point: Point) -> str:
+        return _slug(f"{self.key}_{point.label}")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.=-]+", "_", text).strip("_")
+
+
+class Spec(Protocol):
+    repetitions: int
+
+
+class Experiment(Protocol):
+    name: str
+    title: str
+    profiles: Mapping[str, Spec]
+
+    def sessions(self, spec: Spec, targets: Sequence[Target]) -> list[Session]: ...
+
+    def measure(self, ctx: Context, point: Point) -> None:
+        """Measure one point, adding tidy rows (ctx.row) and raw outputs (ctx.raw)."""
+
+
+@dataclass
+class Context:
+    """What a measurement needs, and where its rows go."""
+
+    experiment: Experiment
+    spec: Spec
+    backend: Backend
+    run: Run
+    session: Session
+    server: Server
+    server_info: dict
+    rows: list[dict] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.server.host}:{self.server.port}"
+
+    def row(self, point: Point, metric: str, value: float | None, unit: str,
+            flags: Sequence[str] = (), **extra: object) -> None:
+        target = self.session.target
+        self.rows.append({
+            "run_id": self.run.run_id, "experiment": self.experiment.name,
+            "target": target.name, "runtime": target.runtime.name, "model": target.model,
+            "backend": self.backend.name, "variant": self.session.variant,
+            "knobs": json.dumps(self.session.knob_dict, sort_keys=True),
+            "repetition": self.session.repetition, **point.as_dict(), **extra,
+            "metric": metric, "value": value, "unit": unit, "flags": ";".join(flags)})
+
+    def raw(self, point: Point, suffix: str, text: str) -> str:
+        return self.run.save_raw(self.experiment.name,
+                                 f"{self.session.point_key(point)}.{suffix}", text)
+
+
+def interleave(targets: Sequence[Target], repetitions: int) -> list[tuple[int, Target]]:
+    """Repetition-major order, rotating the start so no target is always first."""
+    order = []
+    for rep in range(repetitions):
+        shift = rep % max(1, len(targets))
+        order += [(rep, t) for t in [*targets[shift:], *targets[:shift]]]
+    return order
+
+
+@dataclass
+class Outcome:
+    measured: int = 0
+    resumed: int = 0
+    failed: int = 0
+    target_info: dict[str, dict] = field(default_factory=dict)
+
+
+class _Runner:
+    """Runs the sessions of one experiment into a run folder, showing progress."""
+
+    def __init__(self, experiment: Experiment, spec: Spec, backend: Backend, run: Run,
+                 bar: Progress, task: TaskID) -> None:
+        self.experiment, self.spec, self.backend, self.run = experiment, spec, backend, run
+        self.bar, self.task = bar, task
+        self.outcome = Outcome()
+
+    def fail(self, session: Session, key: str, reason: str, detail: str = "") -> None:
+        self.run.save_failure(self.experiment.name, key, {
+            "target": session.target.name, "variant": session.variant,
+            "repetition": session.repetition, "reason": reason, "detail": detail[-4000:],
+            "at": time.time()})
+
+    def skip(self, points: int) -> None:
+        self.outcome.failed += points
+        self.bar.advance(self.task, points)
+
+    def session(self, session: Session) -> None:
+        name = self.experiment.name
+        todo = [p for p in session.points if not self.run.has_point(name, session.point_key(p))]
+        self.outcome.resumed += len(session.points) - len(todo)
+        self.bar.advance(self.task, len(session.points) - len(todo))
+        if not todo:
+            return
+        target = session.target
+        try:
+            with self.backend.serve(target, knobs=session.knob_dict) as server:
+                info = fetch_info(server)
+                self.outcome.target_info.setdefault(target.name, {
+                    "runtime_version": info.get("version"), "info": info,
+                    "toolchain": self.backend.toolchain_version(target.runtime)})
+                for index, point in enumerate(todo):
+                    self.point(session, server, info, point)
+                    if not ping(server.host, server.port, timeout=5.0):
+                        rest = todo[index + 1:]
+                        if rest:
+                            self.fail(session, session.key,
+                                      f"server stopped answering after {point.label}",
+                                      server.log_tail())
+                            warn(f"{target} stopped answering; {len(rest)} point(s) not measured")
+                            self.skip(len(rest))
+                        return
+        except LabError as exc:
+            self.fail(session, session.key, exc.message, exc.detail)
+            console.print(f"[red]x[/red] {target} ({session.variant}): {exc.message}")
+            self.skip(len(todo))
+
+    def point(self, session: Session, server: Server, info: dict, point: Point) -> None:
+        self.bar.update(self.task, description=f"{self.experiment.name}: {session.target} "
+                        f"{session.variant} r{session.repetition} {point.label}")
+        ctx = Context(self.experiment, self.spec, self.backend, self.run, session, server, info)
+        ping(server.host, server.port)  # the primer request
+        key = session.point_key(point)
+        try:
+            self.experiment.measure(ctx, point)
+        except LabError as exc:
+            self.fail(session, key, exc.message, exc.detail + "\n" + server.log_tail())
+            warn(f"{session.target} {point.label}: {exc.message}")
+            self.skip(1)
+            return
+        self.run.save_point(self.experiment.name, key, ctx.rows, {"server": info, **ctx.info})
+        self.outcome.measured += 1
+        self.bar.advance(self.task)
+
+
+def run_experiment(experiment: Experiment, profile: str, targets: Sequence[Target],
+                   backend: Backend, run: Run) -> Outcome:
+    """Measure every point not already in run; failures are recorded and the run goes on."""
+    if profile not in experiment.profiles:
+        raise LabError(f"{experiment.name} has no profile '{profile}'",
+                       hint=f"choose one of {', '.join(experiment.profiles)}")
+    spec = experiment.profiles[profile]
+    sessions = experiment.sessions(spec, targets)
+    total = sum(len(s.points) for s in sessions)
+    with progress() as bar:
+        task = bar.add_task(f"{experiment.name} ({profile}, {backend.name})", total=total)
+        runner = _Runner(experiment, spec, backend, run, bar, task)
+        for session in sessions:
+            runner.session(session)
+    run.write_table(experiment.name)
+    return runner.outcome
+
+
+def fetch_info(server: Server) -> dict:
+    """The server's /info, as the record of what was measured."""
+    import http.client
+
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    try:
+        conn.request("GET", "/info")
+        return json.loads(conn.getresponse().read())
+    except (OSError, ValueError) as exc:
+        raise LabError(f"{server.target}: GET /info failed ({exc})") from None
+    finally:
+        conn.close()

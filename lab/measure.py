@@ -1,0 +1,70 @@
+"""Running experiments into a results folder: create or resume a run, record what ran."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from lab.backends import Backend
+from lab.build import build_targets
+from lab.console import console
+from lab.errors import LabError
+from lab.experiments import registry
+from lab.experiments.framework import run_experiment
+from lab.results import Run, create_run, now_iso, open_run
+from lab.targets import Target
+
+
+def start_or_resume(resume: str | None, backend: Backend, profile: str,
+                    experiments: Sequence[str], targets: Sequence[Target]) -> Run:
+    if resume is None:
+        return create_run(sys.argv, backend=backend.describe(), profile=profile,
+                          experiments=list(experiments), targets={t.name: {} for t in targets},
+                          cpus=backend.cpus.as_record())
+    run = open_run(resume)
+    meta = run.meta()
+    for field, wanted in (("profile", profile), ("backend", backend.name)):
+        recorded = meta[field]["backend"] if field == "backend" else meta[field]
+        if recorded != wanted:
+            raise LabError(f"run {run.run_id} was made with {field} '{recorded}', not '{wanted}'",
+                           hint=f"resume it with the same options (--{field} {recorded})")
+    run.update_meta(status="running", resumed=[*meta.get("resumed", []), now_iso()])
+    console.print(f"resuming run {run.run_id}")
+    return run
+
+
+def measure(experiment_names: Sequence[str], profile: str, targets: Sequence[Target],
+            backend: Backend, resume: str | None = None) -> Run:
+    """Build, then run each experiment over targets; failures are recorded, not fatal."""
+    experiments = registry()
+    unknown = [n for n in experiment_names if n not in experiments]
+    if unknown:
+        raise LabError(f"unknown experiment(s) {unknown}", hint=f"known: {', '.join(experiments)}")
+    _, failed_builds = build_targets(backend, list(targets), loadgen=True)
+    if any(f.runtime == "loadgen" for f in failed_builds):
+        raise LabError("the load generator did not build; nothing can be measured")
+    broken = {f.runtime: f.error for f in failed_builds}
+    run = start_or_resume(resume, backend, profile, experiment_names, targets)
+    console.print(f"run [bold]{run.run_id}[/bold] -> {run.folder}")
+    meta_targets = run.meta().get("targets", {})
+    for target in targets:
+        if target.runtime.name in broken:
+            meta_targets[target.name] = {"failed": f"build failed: {broken[target.runtime.name]}"}
+    buildable = [t for t in targets if t.runtime.name not in broken]
+    status = "interrupted"
+    try:
+        for name in experiment_names:
+            outcome = run_experiment(experiments[name], profile, buildable, backend, run)
+            for target_name, info in outcome.target_info.items():
+                meta_targets.setdefault(target_name, {}).update(info)
+            console.print(f"{name}: {outcome.measured} measured, {outcome.resumed} kept from "
+                          f"before, {outcome.failed} failed")
+        status = "complete"
+    finally:
+        for name in experiment_names:
+            if (run.folder / name / "points").exists():
+                run.write_table(name)
+        run.update_meta(status=status, ended=now_iso(), targets=meta_targets,
+                        backend=backend.describe())
+        backend.close()
+    return run

@@ -1,0 +1,151 @@
+"""The native backend's lifecycle with real processes: start, fail clearly, always clean up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lab import ROOT
+from lab.backends.native import NativeBackend
+from lab.cpus import default_cpu_sets
+from lab.errors import LabError, ServerStartError
+from lab.probe import free_port, ping
+from lab.targets import discover, load_runtime
+
+TOY = """
+name = "toy"
+description = "test servers"
+toolchain = ["true"]
+
+[models.dies]
+description = "exits at once with a message"
+command = ["{python}", "-c", "import sys; print('cannot bind: toy failure'); sys.exit(3)"]
+executors = 1
+
+[models.silent]
+description = "runs but never answers"
+command = ["{python}", "-c", "import time; time.sleep(60)"]
+executors = 1
+
+[models.family]
+description = "a parent with a child, both ignoring SIGTERM"
+command = ["{python}", "-c", "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); os.fork(); time.sleep(60)"]
+executors = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def backend() -> NativeBackend:
+    return NativeBackend(default_cpu_sets())
+
+
+@pytest.fixture
+def toy(tmp_path: Path) -> dict:
+    folder = tmp_path / "runtimes" / "toy"
+    folder.mkdir(parents=True)
+    (folder / "runtime.toml").write_text(TOY)
+    _, targets = load_runtime(folder / "runtime.toml")
+    return {t.model: t for t in targets}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+def test_a_server_that_exits_shows_its_log(backend, toy) -> None:
+    with pytest.raises(ServerStartError) as failure, backend.serve(toy["dies"]):
+        pass
+    assert "exited with status 3" in failure.value.message
+    assert "cannot bind: toy failure" in failure.value.detail
+
+
+def test_a_server_that_never_answers_times_out_and_is_stopped(backend, toy) -> None:
+    with pytest.raises(ServerStartError, match="did not answer /ping within 1 s"), \
+            backend.serve(toy["silent"], ready_timeout=1):
+        pass
+
+
+def test_children_ignoring_sigterm_are_killed_with_their_group(backend, toy, monkeypatch) -> None:
+    monkeypatch.setattr("lab.backends.native.STOP_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr("lab.backends.native.wait_until_ready", lambda *a, **k: True)
+    with backend.serve(toy["family"]) as server:
+        time.sleep(0.3)
+        group = [int(p) for p in os.listdir("/proc") if p.isdigit()
+                 and Path(f"/proc/{p}/stat").exists()
+                 and Path(f"/proc/{p}/stat").read_text().split(")")[-1].split()[2]
+                 == str(server.pid)]
+        assert len(group) == 2
+    time.sleep(0.2)
+    assert not any(alive(pid) for pid in group)
+
+
+def test_an_exception_inside_serve_stops_the_server(backend) -> None:
+    target = next(t for t in discover() if t.name == "go/goroutines")
+    backend.build(target.runtime)
+    with pytest.raises(RuntimeError), backend.serve(target) as server:
+        pid, port = server.pid, server.port
+        assert ping(server.host, port)
+        raise RuntimeError("boom")
+    assert not alive(pid)
+    assert not ping("127.0.0.1", port, timeout=0.5)
+
+
+def test_a_busy_port_is_a_clear_error(backend) -> None:
+    target = next(t for t in discover() if t.name == "go/goroutines")
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(LabError, match=f"port {port} is already in use"), \
+                backend.serve(target, port=port):
+            pass
+
+
+def test_unknown_knobs_are_refused(backend) -> None:
+    target = next(t for t in discover() if t.name == "go/goroutines")
+    with pytest.raises(LabError, match="has no knobs"), backend.serve(target, knobs={"X": "1"}):
+        pass
+
+
+def lab_go_pids() -> set[int]:
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"build/lab-go" in cmdline and alive(int(entry)):
+                pids.add(int(entry))
+    return pids
+
+
+def test_ctrl_c_during_verify_leaves_no_server_behind() -> None:
+    before = lab_go_pids()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "lab.verify", "--target", "go/goroutines",
+         "--backend", "native"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True, env={**os.environ, "PORT": str(free_port())})
+    deadline = time.monotonic() + 60
+    while not (lab_go_pids() - before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    started = lab_go_pids() - before
+    assert started, "lab.verify never started a server"
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    output = proc.communicate(timeout=30)[0].decode()
+    assert proc.returncode != 0
+    time.sleep(0.5)
+    assert not (lab_go_pids() & started), f"servers left behind\n{output[-2000:]}"
