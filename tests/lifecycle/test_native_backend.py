@@ -35,7 +35,11 @@ executors = 1
 
 [models.family]
 description = "a parent with a child, both ignoring SIGTERM"
-command = ["{python}", "-c", "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); os.fork(); time.sleep(60)"]
+command = ["{python}", "-c", '''
+import os, signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+os.fork()
+time.sleep(60)''']
 executors = 1
 """
 
