@@ -1,0 +1,27 @@
+"""Docker tests need an engine: without one they skip locally and fail under LAB_REQUIRE_DOCKER=1."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.backends.docker import DockerBackend
+from lab.backends.selection import docker_engine_status
+from lab.cpus import default_cpu_sets
+from tests.deployments import required
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.docker)
+
+
+@pytest.fixture(scope="session")
+def docker_backend() -> DockerBackend:
+    answers, why = docker_engine_status()
+    if not answers:
+        if required("LAB_REQUIRE_DOCKER"):
+            pytest.fail(f"LAB_REQUIRE_DOCKER=1 but {why}")
+        pytest.skip(why)
+    backend = DockerBackend(default_cpu_sets(), run_id="tests")
+    yield backend
+    backend.close()
