@@ -1,4 +1,4 @@
-"""Docker tests need an engine: without one they skip locally and fail under LAB_REQUIRE_DOCKER=1."""
+"""Docker tests need an engine: without one they skip, or fail under LAB_REQUIRE_DOCKER=1."""
 
 from __future__ import annotations
 
