@@ -133,13 +133,6 @@ def serve(c, target, port=None, backend="auto", knob=None, server_cpus=None, loa
         raise Exit(code=1)
 
 
-@lab_task(help_={"target": TARGET_HELP, "backend": BACKEND_HELP, **CPU_HELP}, name="all")
-def all_(c, target=None, backend="auto", server_cpus=None, load_cpus=None):
-    """The whole lab: build every target, then verify it against the contract."""
-    build(c, target=target, backend=backend)
-    verify(c, target=target, backend=backend, server_cpus=server_cpus, load_cpus=load_cpus)
-
-
 EXPERIMENT_HELP = {"profile": "quick (seconds per target), standard (default) or full",
                    "target": TARGET_HELP, "backend": BACKEND_HELP,
                    "resume": "finish an interrupted run (its id, or 'latest') without "
@@ -167,6 +160,20 @@ def blocking(c, profile="standard", target=None, backend="auto", resume=None, se
              load_cpus=None):
     """Experiment 2: /ping latency (open loop) while /cpu runs inline, then offloaded."""
     _experiment("blocking", profile, target, backend, resume, server_cpus, load_cpus)
+
+
+@lab_task(help_=EXPERIMENT_HELP, name="all")
+def all_(c, profile="standard", target=None, backend="auto", resume=None, server_cpus=None,
+         load_cpus=None):
+    """The whole lab: build, verify, run the experiments, write the report; prints its path."""
+    from lab.pipeline import run_all
+    from lab.targets import select
+
+    chosen = select(target)
+    run_id, report = run_all(chosen, _backend(backend, server_cpus, load_cpus), profile, resume)
+    console.print(f"results: results/{run_id}")
+    if report:
+        console.print(f"[bold green]report: {report}[/bold green]")
 
 
 @lab_task()

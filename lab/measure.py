@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from lab.backends import Backend
-from lab.build import build_targets
+from lab.build import BuildFailure, build_targets
 from lab.console import console
 from lab.errors import LabError
 from lab.experiments import registry
@@ -34,17 +34,25 @@ def start_or_resume(resume: str | None, backend: Backend, profile: str,
 
 
 def measure(experiment_names: Sequence[str], profile: str, targets: Sequence[Target],
-            backend: Backend, resume: str | None = None) -> Run:
-    """Build, then run each experiment over targets; failures are recorded, not fatal."""
+            backend: Backend, resume: str | None = None,
+            failed_builds: list[BuildFailure] | None = None,
+            extra_meta: dict | None = None) -> Run:
+    """Run each experiment over targets; failures are recorded, not fatal.
+
+    Builds first unless the caller already did (failed_builds: what did not build).
+    """
     experiments = registry()
     unknown = [n for n in experiment_names if n not in experiments]
     if unknown:
         raise LabError(f"unknown experiment(s) {unknown}", hint=f"known: {', '.join(experiments)}")
-    _, failed_builds = build_targets(backend, list(targets), loadgen=True)
+    if failed_builds is None:
+        _, failed_builds = build_targets(backend, list(targets), loadgen=True)
     if any(f.runtime == "loadgen" for f in failed_builds):
         raise LabError("the load generator did not build; nothing can be measured")
     broken = {f.runtime: f.error for f in failed_builds}
     run = start_or_resume(resume, backend, profile, experiment_names, targets)
+    if extra_meta:
+        run.update_meta(**extra_meta)
     console.print(f"run [bold]{run.run_id}[/bold] -> {run.folder}")
     meta_targets = run.meta().get("targets", {})
     for target in targets:

@@ -50,14 +50,25 @@ class _Collector:
             tally.passed += 1
 
 
-def run_conformance(targets: list[str], backend: str, extra_args: list[str] | None = None,
+def run_conformance(targets: list[str], backend: str, smoke: bool = False,
                     ) -> dict[tuple[str, str], Tally]:
-    """Run tests/conformance in this process for the given targets and concrete backend."""
+    """Run tests/conformance in this process for the given targets and concrete backend.
+
+    smoke=True runs only the cases marked smoke (lab.all's quick profile).
+    """
     collector = _Collector()
     args = [str(CONFORMANCE_DIR), "-q", "-p", "no:cacheprovider", "--backend", backend,
-            "--rootdir", str(ROOT), *(f"--target={t}" for t in targets), *(extra_args or [])]
+            "--rootdir", str(ROOT), *(f"--target={t}" for t in targets),
+            *(["-m", "smoke"] if smoke else [])]
     pytest.main(args, plugins=[collector])
     return dict(collector.tallies)
+
+
+def as_record(tallies: dict[tuple[str, str], Tally], smoke: bool) -> dict[str, dict]:
+    """Conformance per target, for run.json."""
+    return {target: {"backend": backend, "suite": "smoke" if smoke else "full",
+                     "passed": t.passed, "failed": t.failed, "skipped": len(t.skipped)}
+            for (backend, target), t in tallies.items()}
 
 
 def print_table(tallies: dict[tuple[str, str], Tally]) -> bool:

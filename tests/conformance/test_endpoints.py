@@ -30,6 +30,7 @@ def assert_json_ok(response: Response) -> dict:
     return response.json()
 
 
+@pytest.mark.smoke
 def test_ping_answers_pong_as_text(server) -> None:
     response = call(server, "/ping")
     assert response.status == 200
@@ -39,6 +40,7 @@ def test_ping_answers_pong_as_text(server) -> None:
     assert response.header("transfer-encoding") is None
 
 
+@pytest.mark.smoke
 def test_info_describes_the_target(server) -> None:
     info = assert_json_ok(call(server, "/info"))
     target = server.target
@@ -65,6 +67,7 @@ def test_work_digest_is_golden(server, n: int) -> None:
     assert body == {"n": n, "digest": WORK_GOLDEN[n], "offload": False}
 
 
+@pytest.mark.smoke
 def test_work_offloaded_gives_the_same_digest(server) -> None:
     body = assert_json_ok(call(server, "/work?n=65536&offload=1"))
     assert body == {"n": 65536, "digest": WORK_GOLDEN[65536], "offload": True}
@@ -84,6 +87,7 @@ def test_hash_digest_is_golden(server, iterations: int) -> None:
     assert body == {"iter": iterations, "digest": HASH_GOLDEN[iterations], "offload": False}
 
 
+@pytest.mark.smoke
 def test_hash_offloaded_gives_the_same_digest(server) -> None:
     body = assert_json_ok(call(server, "/hash?iter=100&offload=1"))
     assert body == {"iter": 100, "digest": HASH_GOLDEN[100], "offload": True}
@@ -100,6 +104,7 @@ def test_cpu_zero_ms_answers_at_once(server) -> None:
     assert assert_json_ok(call(server, "/cpu?ms=0")) == {"ms": 0, "offload": False}
 
 
+@pytest.mark.smoke
 def test_sleep_waits_at_least_the_requested_time(server) -> None:
     response = call(server, "/sleep?ms=100")
     assert assert_json_ok(response) == {"ms": 100}

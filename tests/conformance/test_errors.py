@@ -50,6 +50,7 @@ def test_bad_parameter_is_400_naming_it(server, path: str, kind: str) -> None:
     assert name in body["error"], f"the error should name '{name}': {body}"
 
 
+@pytest.mark.smoke
 def test_zero_iterations_is_400(server) -> None:
     assert_json_error(get(server.host, server.port, "/hash?iter=0"), 400)
 
@@ -73,6 +74,7 @@ def test_other_method_is_405_with_allow(server, method: str) -> None:
         assert response.header("allow") == "GET"
 
 
+@pytest.mark.smoke
 def test_head_is_405_without_a_body(server) -> None:
     with Connection(server.host, server.port) as conn:
         response = conn.request("/ping", method="HEAD")
@@ -80,6 +82,7 @@ def test_head_is_405_without_a_body(server) -> None:
         assert conn.request("/ping").body == b"pong", "a HEAD reply must not carry a body"
 
 
+@pytest.mark.smoke
 def test_unknown_path_with_other_method_is_404(server) -> None:
     with Connection(server.host, server.port) as conn:
         response = conn.request("/nope", method="POST", headers="Content-Length: 0\r\n")

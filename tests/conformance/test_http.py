@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conformance.rawhttp import Connection
 from tests.conformance.test_endpoints import WORK_GOLDEN
 
@@ -23,6 +25,7 @@ def test_keep_alive_serves_many_requests_on_one_connection(server) -> None:
             assert (response.header("connection") or "").lower() != "close"
 
 
+@pytest.mark.smoke
 def test_pipelined_requests_are_answered_in_order(server) -> None:
     with Connection(server.host, server.port) as conn:
         paths = ["/sleep?ms=50", "/work?n=10", "/ping", "/nope", "/work?n=2"]
@@ -35,6 +38,7 @@ def test_pipelined_requests_are_answered_in_order(server) -> None:
     assert responses[4].json()["digest"] == WORK_GOLDEN[2]
 
 
+@pytest.mark.smoke
 def test_connection_close_is_honoured(server) -> None:
     with Connection(server.host, server.port) as conn:
         response = conn.request("/ping", headers="Connection: close\r\n")
@@ -65,6 +69,7 @@ def test_head_within_the_limit_is_accepted(server) -> None:
         assert conn.request("/ping").status == 200
 
 
+@pytest.mark.smoke
 def test_oversized_head_is_431_and_closed(server) -> None:
     with Connection(server.host, server.port) as conn:
         try:

@@ -32,6 +32,7 @@ def test_sigterm_when_idle_exits_0_promptly(fresh_server) -> None:
         assert idle.closed_by_peer(timeout=1.0), "idle keep-alive connection left open"
 
 
+@pytest.mark.smoke
 def test_sigterm_lets_the_request_in_flight_finish(fresh_server) -> None:
     with fresh_server() as server, Connection(server.host, server.port) as conn:
         conn.send(conn.request_bytes("/sleep?ms=300"))
