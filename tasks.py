@@ -176,6 +176,23 @@ def all_(c, profile="standard", target=None, backend="auto", resume=None, server
         console.print(f"[bold green]report: {report}[/bold green]")
 
 
+@lab_task(help_={"run_id": "the run to report on (default: the latest)"})
+def report(c, run_id="latest"):
+    """Write the HTML report of a run (reports/<run_id>/index.html) and print its path."""
+    from analysis.report import write_report
+
+    console.print(f"[bold green]report: {write_report(run_id)}[/bold green]")
+
+
+@lab_task(help_={"run_a": "the earlier run (its id, or 'latest')",
+                 "run_b": "the later run"})
+def compare(c, run_a, run_b):
+    """Compare two runs: per target and metric, the ratio and whether it beats their noise."""
+    from analysis.compare import compare_runs, render_comparison
+
+    console.print(render_comparison(compare_runs(run_a, run_b)))
+
+
 @lab_task()
 def base(c):
     """Provide the base image debian:trixie-slim: present, else pulled, else debootstrapped."""
@@ -211,7 +228,7 @@ def doctor(c):
         raise Exit(code=1)
 
 
-@task(help={"suite": "unit, conformance, docker, report, load, or all (default)",
+@task(help={"suite": "unit, lifecycle, conformance, docker, load, report, or all (default)",
             "target": TARGET_HELP + " (conformance and docker suites)",
             "backend": "all (default), native or docker",
             "keyword": "only tests matching this pytest -k expression"})
@@ -231,6 +248,7 @@ def test(c, suite="all", target=None, backend="all", keyword=None):
 
 
 lab = Collection("lab")
-for _task in (targets, base, build, verify, serve, sweep, blocking, all_, clean, doctor):
+for _task in (targets, base, build, verify, serve, sweep, blocking, report, compare, all_,
+              clean, doctor):
     lab.add_task(_task)
 namespace = Collection(test, lab)
