@@ -1,0 +1,168 @@
+"""Sweep figures: requests/s and p99 vs connections per endpoint; CPU efficiency.
+
+Every figure is built from the aggregate (medians; whiskers = min-max over repetitions)
+and embedded as PNG. Flagged points get a black overlay marker, so a flag reads without
+colour: x = requests failed, ring = the load generator was the bottleneck.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.ticker import FuncFormatter, NullLocator
+
+from analysis.findings import comparison_level
+from analysis.palette import FAMILIES, Figure, Style, embed, family, setup
+from analysis.stats import fmt
+
+SWEEP_METRICS = (("requests_per_s", "requests/s (req/s)", False),
+                 ("latency_p99", "p99 latency (ms, log scale)", True))
+OVERLAYS = (("errors", "x", "requests failed (errors)"),
+            ("generator-bound", "o", "load generator saturated"))
+
+
+def _label(target: str, variant: str) -> str:
+    return target if variant == "default" else f"{target} ({variant})"
+
+
+def _connections_axis(ax: plt.Axes, levels: list[int]) -> None:
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticks(levels)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    ax.set_xlabel("connections (log scale)")
+
+
+def _line(ax: plt.Axes, rows: pd.DataFrame, style: Style, label: str) -> set[str]:
+    """One target's line with min-max whiskers; returns the overlay flags drawn."""
+    rows = rows.dropna(subset=["median"]).sort_values("connections")
+    if rows.empty:
+        return set()
+    spread = [(rows["median"] - rows["low"]).clip(lower=0), (rows["high"] - rows["median"]).clip(
+        lower=0)]
+    ax.errorbar(rows["connections"], rows["median"], yerr=spread, color=style.color,
+                marker=style.marker, markersize=5, linewidth=1.4, capsize=2, label=label)
+    drawn = set()
+    for flag, marker, _ in OVERLAYS:
+        hit = rows[rows["flags"].str.contains(flag, regex=False)]
+        if not hit.empty:
+            ring = {"facecolors": "none", "edgecolors": "black"} if marker == "o" else {
+                "color": "black"}
+            ax.scatter(hit["connections"], hit["median"], marker=marker, s=90, linewidths=1.2,
+                       zorder=5, **ring)
+            drawn.add(flag)
+    return drawn
+
+
+def _minor_ms(y: float, _: object = None) -> str:
+    """Label only the 2s and 5s between decades, so a log axis stays legible."""
+    if y <= 0:
+        return ""
+    lead = round(y / 10 ** math.floor(math.log10(y)))
+    return fmt(y, "ms") if lead in (2, 5) else ""
+
+
+def _compact(x: float, _: object = None) -> str:
+    return f"{x / 1000:,.0f}k" if abs(x) >= 10_000 else f"{x:,.0f}"
+
+
+def sweep_figure(agg: pd.DataFrame, endpoint: str, palette: dict[str, Style]) -> Figure | None:
+    """Rows: families of targets; columns: requests/s and p99 latency vs connections."""
+    rows = agg[agg["endpoint"] == endpoint]
+    if rows.empty:
+        return None
+    setup()
+    present = [(key, title) for key, title in FAMILIES
+               if any(family(t) == key for t in rows["target"].unique())]
+    levels = sorted(int(c) for c in rows["connections"].dropna().unique())
+    fig, axes = plt.subplots(len(present), 2, figsize=(11, 0.5 + 3.4 * len(present)),
+                             squeeze=False)
+    for row_index, (key, title) in enumerate(present):
+        mine = rows[rows["target"].map(family) == key]
+        flags_drawn: set[str] = set()
+        for col, (metric, ylabel, log) in enumerate(SWEEP_METRICS):
+            ax = axes[row_index][col]
+            for (target, variant), group in mine[mine["metric"] == metric].groupby(
+                    ["target", "variant"], sort=True):
+                flags_drawn |= _line(ax, group, palette[target], _label(target, variant))
+            _connections_axis(ax, levels)
+            ax.set_ylabel(ylabel)
+            if log:
+                ax.set_yscale("log")
+                ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: fmt(y, "ms")))
+                ax.yaxis.set_minor_formatter(FuncFormatter(_minor_ms))
+            else:
+                ax.set_ylim(bottom=0)
+                ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+            ax.set_title(f"{title}: {'p99 latency' if log else 'requests/s'}")
+        handles, labels = axes[row_index][0].get_legend_handles_labels()
+        for flag, marker, text in OVERLAYS:
+            if flag in flags_drawn:
+                handles.append(plt.Line2D([], [], marker=marker, color="black", linestyle="",
+                                          markerfacecolor="none" if marker == "o" else "black"))
+                labels.append(text)
+        axes[row_index][1].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                                  frameon=False)
+    fig.suptitle(f"Sweep {endpoint}: throughput and p99 latency vs connections")
+    fig.tight_layout()
+    return Figure(f"Sweep {endpoint}", embed(fig), _sweep_alt(rows, endpoint, levels, present),
+                  "Medians over repetitions; whiskers span min-max. Each panel has its own y "
+                  "scale; compare families with the table below.")
+
+
+def _sweep_alt(rows: pd.DataFrame, endpoint: str, levels: list[int],
+               present: list[tuple[str, str]]) -> str:
+    level = comparison_level(rows)
+    rate = rows[(rows["metric"] == "requests_per_s") & (rows["connections"] == level)]
+    rate = rate.dropna(subset=["median"]).sort_values("median", ascending=False)
+    text = (f"Line charts for {endpoint}: requests per second (left) and p99 latency in ms "
+            f"(right, log scale) against connections ({', '.join(map(str, levels))}, log "
+            f"scale), one line per target, one row of panels each for: "
+            f"{', '.join(t for _, t in present)}.")
+    if not rate.empty:
+        top, low = rate.iloc[0], rate.iloc[-1]
+        text += (f" At {level} connections the fastest was {top['target']} "
+                 f"({fmt(top['median'])} req/s) and the slowest {low['target']} "
+                 f"({fmt(low['median'])} req/s).")
+    return text
+
+
+def efficiency_figure(agg: pd.DataFrame, palette: dict[str, Style]) -> Figure | None:
+    """Requests per server CPU-second at the comparison level, one panel per endpoint."""
+    rows = agg[agg["metric"] == "requests_per_cpu_s"].dropna(subset=["median"])
+    if rows.empty:
+        return None
+    endpoints = sorted(rows["endpoint"].unique())
+    setup()
+    height = max(2.2, 0.8 + 0.32 * rows.groupby("endpoint")["target"].nunique().max())
+    fig, axes = plt.subplots(1, len(endpoints), figsize=(5.2 * len(endpoints), height),
+                             squeeze=False)
+    alt_parts = []
+    for ax, endpoint in zip(axes[0], endpoints, strict=True):
+        mine = rows[rows["endpoint"] == endpoint]
+        level = comparison_level(agg[agg["endpoint"] == endpoint])
+        mine = mine[mine["connections"] == level].sort_values("median")
+        labels = [_label(t, v) for t, v in zip(mine["target"], mine["variant"], strict=True)]
+        colours = [palette[t].color for t in mine["target"]]
+        spread = [(mine["median"] - mine["low"]).clip(lower=0),
+                  (mine["high"] - mine["median"]).clip(lower=0)]
+        ax.barh(labels, mine["median"], color=colours, xerr=spread, capsize=2)
+        for y, v in enumerate(mine["median"]):
+            ax.text(v, y, f" {fmt(v)}", va="center", fontsize=8)
+        ax.set_xlabel("requests per server CPU-second (req/CPU-s)")
+        ax.set_title(f"{endpoint} at {level} connections")
+        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+        ax.margins(x=0.25)
+        if not mine.empty:
+            best = mine.iloc[-1]
+            alt_parts.append(f"{endpoint}: most efficient {best['target']} with "
+                             f"{fmt(best['median'])} requests per CPU-second")
+    fig.suptitle("CPU efficiency: requests served per CPU-second of the server")
+    fig.tight_layout()
+    return Figure("CPU efficiency", embed(fig),
+                  "Horizontal bar charts of requests per server CPU-second per target. "
+                  + "; ".join(alt_parts) + ".",
+                  "Server CPU time from the kernel's accounting of the server's processes "
+                  "during the measurement; bars labelled with their medians.")

@@ -1,0 +1,30 @@
+"""Where the report tests' example runs are, and how to get a writable copy of one.
+
+The runs under tests/fixtures/runs/ are real quick runs trimmed to three targets
+(tests/fixtures/trim_run.py); tests copy them to tmp_path before changing anything.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+RUNS = FIXTURES / "runs"
+QUICK_RUN = RUNS / "20261128-042903-4115"      # sweep + blocking, 1 repetition, quick profile
+SWEEP_RUN = RUNS / "20261128-043805-ac8a"      # sweep at 16 and 64 connections, 2 repetitions
+OLD_SCHEMA_RUN = FIXTURES / "old_schema_run" / "20240101-000000-0000"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+def copy_run(source: Path, tmp_path: Path, **meta_changes: object) -> Path:
+    """A writable copy of a fixture run, with run.json fields changed."""
+    target = tmp_path / "results" / source.name
+    shutil.copytree(source, target)
+    if meta_changes:
+        meta = json.loads((target / "run.json").read_text())
+        meta.update(meta_changes)
+        (target / "run.json").write_text(json.dumps(meta, indent=2))
+    return target
