@@ -236,7 +236,8 @@ def test(c, suite="all", target=None, backend="all", keyword=None):
     """Run the lab's tests: ruff, then pytest (unit, conformance on every backend, docker, ...)."""
     if suite == "all":
         c.run("ruff check .", pty=False)
-    args = ["pytest", "tests" if suite == "all" else f"tests/{suite}"]
+    # "all" runs pyproject's testpaths: tests/ and the Python servers' own unit tests.
+    args = ["pytest"] if suite == "all" else ["pytest", f"tests/{suite}"]
     if target:
         args += [f"--target={t}" for t in target.split(",")]
     args += ["--backend", backend]

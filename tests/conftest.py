@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+SUITES = ("unit", "conformance", "docker", "report", "load", "lifecycle")
 
 
 def pytest_addoption(parser) -> None:
@@ -15,5 +20,9 @@ def pytest_addoption(parser) -> None:
                          "answers (required when LAB_REQUIRE_DOCKER=1)")
 
 
-def require(flag: str) -> bool:
-    return os.environ.get(flag, "") == "1"
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its folder's suite (tests/unit -> unit), so `-m unit` works."""
+    for item in items:
+        parts = item.path.relative_to(TESTS).parts if TESTS in item.path.parents else ()
+        if parts and parts[0] in SUITES:
+            item.add_marker(getattr(pytest.mark, parts[0]))

@@ -65,11 +65,16 @@ def _docker_skip_reason() -> str | None:
     return None if answers else why
 
 
-def deployment_params(config: pytest.Config, with_knobs: bool = False) -> list:
-    """pytest params (with skip/docker marks) for the --target and --backend options."""
+def deployment_params(config: pytest.Config, with_knobs: bool = False,
+                      among: tuple[str, ...] = ()) -> list:
+    """pytest params (with skip/docker marks) for the --target and --backend options.
+
+    with_knobs keeps the targets that have knobs; among keeps the named targets only."""
     targets = select(config.getoption("--target") or None)
     if with_knobs:
         targets = [t for t in targets if t.knob_names]
+    if among:
+        targets = [t for t in targets if t.name in among]
     wanted = config.getoption("--backend")
     params = []
     for backend in ("native", "docker"):

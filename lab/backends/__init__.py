@@ -37,6 +37,9 @@ class Server(Protocol):
 
     def log_tail(self, lines: int = 30) -> str: ...
 
+    def host_pid(self) -> int:
+        """The server's first process as the host sees it (tests inspect its children)."""
+
     def cpu_seconds(self) -> float:
         """CPU seconds used so far by the server and its children."""
 

@@ -86,6 +86,10 @@ class DockerServer:
         except DockerException:
             return "(logs unavailable)"
 
+    def host_pid(self) -> int:
+        self.container.reload()
+        return self.container.attrs["State"]["Pid"]  # docker-init; the server is its child
+
     def running(self) -> bool:
         try:
             self.container.reload()

@@ -89,8 +89,7 @@ class NativeServer:
         self.knobs = knobs
         self.log_path = log_path
 
-    @property
-    def pid(self) -> int:
+    def host_pid(self) -> int:
         return self.proc.pid
 
     def log_tail(self, lines: int = 30) -> str:

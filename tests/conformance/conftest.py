@@ -29,15 +29,22 @@ def knobs_for(target_knobs: tuple[str, ...], extra: dict[str, str] | None = None
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "deployment" in metafunc.fixturenames:
-        # Tests marked with_knobs only exist for targets that have knobs.
-        with_knobs = metafunc.definition.get_closest_marker("with_knobs") is not None
-        params = deployment_params(metafunc.config, with_knobs=with_knobs)
+        # with_knobs: only targets that have knobs; targets(...): only the named targets.
+        only = metafunc.definition.get_closest_marker("targets")
+        params = deployment_params(
+            metafunc.config,
+            with_knobs=metafunc.definition.get_closest_marker("with_knobs") is not None,
+            among=only.args if only else ())
         metafunc.parametrize("deployment", params, indirect=True, scope="session")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.conformance)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test none of whose targets is selected does not exist here: deselected, not skipped."""
+    absent = [item for item in items if "deployment" in getattr(item, "fixturenames", ())
+              and not isinstance(item.callspec.params.get("deployment"), Deployment)]
+    if absent:
+        config.hook.pytest_deselected(items=absent)
+        items[:] = [item for item in items if item not in absent]
 
 
 @pytest.fixture(scope="session")

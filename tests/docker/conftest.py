@@ -10,11 +10,6 @@ from lab.cpus import default_cpu_sets
 from tests.deployments import required
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.docker)
-
-
 @pytest.fixture(scope="session")
 def docker_backend() -> DockerBackend:
     answers, why = docker_engine_status()

@@ -88,7 +88,7 @@ def test_children_ignoring_sigterm_are_killed_with_their_group(backend, toy, mon
         group = [int(p) for p in os.listdir("/proc") if p.isdigit()
                  and Path(f"/proc/{p}/stat").exists()
                  and Path(f"/proc/{p}/stat").read_text().split(")")[-1].split()[2]
-                 == str(server.pid)]
+                 == str(server.host_pid())]
         assert len(group) == 2
     time.sleep(0.2)
     assert not any(alive(pid) for pid in group)
@@ -98,7 +98,7 @@ def test_an_exception_inside_serve_stops_the_server(backend) -> None:
     target = next(t for t in discover() if t.name == "go/goroutines")
     backend.build(target.runtime)
     with pytest.raises(RuntimeError), backend.serve(target) as server:
-        pid, port = server.pid, server.port
+        pid, port = server.host_pid(), server.port
         assert ping(server.host, port)
         raise RuntimeError("boom")
     assert not alive(pid)

@@ -84,6 +84,6 @@ def test_open_run_finds_latest_and_names_unknown_runs(results_dir: Path) -> None
 
 def test_an_old_schema_run_is_refused_clearly() -> None:
     with pytest.raises(LabError) as failure:
-        open_run("20250101-000000-0000", results_dir=FIXTURES / "old_schema_run")
-    assert "schema_version None" in failure.value.message
+        open_run("20240101-000000-0000", results_dir=FIXTURES / "old_schema_run")
+    assert "schema_version 0" in failure.value.message
     assert "git commit" in failure.value.hint
