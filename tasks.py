@@ -101,12 +101,12 @@ def verify(c, target=None, backend="auto", server_cpus=None, load_cpus=None):
     from lab.targets import select
     from lab.verify import print_table, run_conformance
 
+    names = [t.name for t in select(target)]
     chosen = _backend(backend, server_cpus, load_cpus)
     if server_cpus:
         os.environ["LAB_SERVER_CPUS"] = server_cpus
     if load_cpus:
         os.environ["LAB_LOAD_CPUS"] = load_cpus
-    names = [t.name for t in select(target)]
     if not print_table(run_conformance(names, chosen.name)):
         raise Exit("some targets do not meet the contract (see the table above)", code=1)
 
@@ -122,11 +122,11 @@ def serve(c, target, port=None, backend="auto", knob=None, server_cpus=None, loa
     from lab.serve import serve_foreground
     from lab.targets import select
 
-    chosen = _backend(backend, server_cpus, load_cpus)
     found = select(target)
     if len(found) != 1:
         raise LabError(f"'{target}' names {len(found)} targets; serve runs exactly one",
                        hint=f"pick one of {', '.join(t.name for t in found)}")
+    chosen = _backend(backend, server_cpus, load_cpus)
     chosen.build(found[0].runtime)
     status = serve_foreground(chosen, found[0], int(port) if port else None, _knobs(knob or []))
     if status not in (None, 0):
@@ -170,8 +170,10 @@ def all_(c, profile="standard", target=None, backend="auto", resume=None, server
     from lab.targets import select
 
     chosen = select(target)
+    from lab import RESULTS_DIR
+
     run_id, report = run_all(chosen, _backend(backend, server_cpus, load_cpus), profile, resume)
-    console.print(f"results: results/{run_id}")
+    console.print(f"results: {RESULTS_DIR / run_id}")
     if report:
         console.print(f"[bold green]report: {report}[/bold green]")
 

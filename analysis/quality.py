@@ -21,7 +21,8 @@ FLAG_MEANINGS = {
               "throughput count only the successful ones",
     "late-dispatch": "the pacer dispatched a request more than 5 ms after its intended time: "
                      "its own schedule slipped, so part of that latency is the generator's",
-    "late-sends": "an older name of late-dispatch: some requests were sent late",
+    "no-responses": "the load generator got no response at all: the server did not answer "
+                    "within the measurement, so its latency and throughput are missing",
 }
 
 

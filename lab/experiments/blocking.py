@@ -116,8 +116,10 @@ class Blocking:
         for stream in [s.name for s in spec.streams(phase)]:
             records = [r for r in result.records if r.stream == stream]
             errors = sum(1 for r in records if r.status != 200)
+            stream_flags = (["errors"] if errors else []) + \
+                (["no-responses"] if errors == len(records) else [])
             for name, value in latency_percentiles(records).items():
-                row(stream, f"latency_{name}", value, "ms", ["errors"] if errors else [])
+                row(stream, f"latency_{name}", value, "ms", stream_flags)
             row(stream, "sent", len(records), "requests")
             row(stream, "errors", errors, "requests")
             row(stream, "throughput", (len(records) - errors) / spec.duration(phase), "req/s")

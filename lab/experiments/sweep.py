@@ -83,6 +83,8 @@ class Sweep:
         flags = ["generator-bound"] if utilisation > GENERATOR_BOUND_UTILISATION else []
         if result.errors_total:
             flags.append("errors")
+        if result.requests == 0:
+            flags.append("no-responses")
         ctx.info["raw"] = ctx.raw(point, "wrk.txt", load.stdout)
         ctx.row(point, "requests_per_s", result.requests_per_s, "req/s", flags)
         ctx.row(point, "requests", result.requests, "requests", flags)

@@ -22,10 +22,11 @@ def run_folders(results: Path) -> set[Path]:
 
 
 def test_ctrl_c_then_resume_finishes_without_repeating(tmp_path: Path) -> None:
-    results = ROOT / "results"
+    results = tmp_path / "results"
+    env = {**os.environ, "LAB_RESULTS_DIR": str(results)}
     before = run_folders(results)
     proc = subprocess.Popen(SWEEP, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
     deadline = time.monotonic() + 120
     points: list[Path] = []
     while time.monotonic() < deadline and not points:
@@ -44,7 +45,7 @@ def test_ctrl_c_then_resume_finishes_without_repeating(tmp_path: Path) -> None:
     assert 1 <= len(kept) < 6
 
     resumed = subprocess.run([*SWEEP, "--resume", folder.name], cwd=ROOT, capture_output=True,
-                             text=True, timeout=300)
+                             text=True, timeout=300, env=env)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"{len(kept)} kept from before" in resumed.stderr
     meta = json.loads((folder / "run.json").read_text())

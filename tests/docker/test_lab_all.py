@@ -1,0 +1,38 @@
+"""`lab.all --profile quick` end to end on a subset of targets, as a student would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lab import ROOT
+
+TARGETS = ("go/goroutines", "python/asyncio")
+
+
+def test_lab_all_quick_builds_verifies_measures_and_reports(docker_backend, tmp_path) -> None:
+    env = {**os.environ, "LAB_RESULTS_DIR": str(tmp_path / "results"),
+           "LAB_REPORTS_DIR": str(tmp_path / "reports"), "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "lab.all", "--profile", "quick", "--backend", "docker",
+         "--target", ",".join(TARGETS)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    (folder,) = (tmp_path / "results").iterdir()
+    meta = json.loads((folder / "run.json").read_text())
+    assert meta["status"] == "complete" and meta["backend"]["backend"] == "docker"
+    assert sorted(meta["targets"]) == sorted(TARGETS)
+    for experiment in ("sweep", "blocking"):
+        lines = (folder / f"{experiment}.csv").read_text().splitlines()
+        assert all(any(t in line for line in lines) for t in TARGETS), experiment
+
+    report = tmp_path / "reports" / folder.name / "index.html"
+    assert f"report: {report}" in done.stderr.replace("\n", "")
+    html = report.read_text()
+    assert all(t in html for t in TARGETS)
+    assert (tmp_path / "reports" / "latest").resolve() == report.parent
+    assert Path(report).stat().st_size > 50_000  # figures are embedded
