@@ -68,27 +68,6 @@ def flag_findings(run: RunData) -> list[Finding]:
     return findings
 
 
-def anomaly_findings(run: RunData) -> list[Finding]:
-    """Sweep measurements with no completed request and no error: wrk saw nothing at all,
-    which no flag records; they stay in the medians and are named here."""
-    frame = run.table("sweep")
-    if frame.empty or not {"endpoint", "connections"} <= set(frame.columns):
-        return []
-    zero = frame[(frame["metric"] == "requests") & (frame["value"] == 0)]
-    findings = []
-    for (target, endpoint), group in zero.groupby(["target", "endpoint"], sort=True):
-        group = group.sort_values(["connections", "repetition"])
-        points = ", ".join(f"{int(c)} connections (repetition {int(r)})"
-                           for c, r in zip(group["connections"], group["repetition"],
-                                           strict=True))
-        findings.append(Finding("sweep", (
-            f"sweep: {target} on {endpoint} completed 0 requests at {points}: the load "
-            "generator got no answer in the whole measurement, so these values are suspect; "
-            "they are kept in the medians (see the min-max ranges)."), "flag",
-            values={"count": float(len(group))}))
-    return findings
-
-
 def failure_table(run: RunData) -> pd.DataFrame:
     """Failed targets (run.json) and failed sessions or points (<experiment>/failures)."""
     rows = [{"experiment": "(all)", "target": name, "variant": "", "repetition": "",

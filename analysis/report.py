@@ -22,7 +22,6 @@ from analysis.load import RunData, load_run
 from analysis.palette import Figure, styles
 from analysis.quality import (
     FLAG_MEANINGS,
-    anomaly_findings,
     failure_findings,
     failure_table,
     flag_findings,
@@ -140,7 +139,7 @@ def render(run: RunData) -> str:
     palette = styles(sorted(all_targets))
     sections = [build_section(run, e, palette) for e in run.experiments]
     problems = gap_findings(run) + failure_findings(run)
-    flags = flag_findings(run) + anomaly_findings(run)
+    flags = flag_findings(run)
     results = [f for s in sections for f in s.findings]
     summary = [f for f in results if f.headline]
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2"]),

@@ -22,7 +22,7 @@ from analysis.findings import (
     verdict,
 )
 from analysis.load import load_run
-from analysis.quality import anomaly_findings, flag_findings
+from analysis.quality import flag_findings
 from analysis.stats import aggregate, coverage, fmt
 from lab.theory import blocked_percentiles
 from tests.report.runs import QUICK_RUN, SWEEP_RUN, copy_run
@@ -181,15 +181,15 @@ def test_flagged_measurements_become_findings() -> None:
                                        "(rust/tokio)")
 
 
-def test_a_measurement_with_no_request_at_all_is_named(tmp_path) -> None:
+def test_a_measurement_with_no_response_at_all_is_named(tmp_path) -> None:
     folder = copy_run(SWEEP_RUN, tmp_path)
-    frame = pd.read_csv(folder / "sweep.csv")
+    frame = pd.read_csv(folder / "sweep.csv", keep_default_na=False)
     hit = ((frame["target"] == "go/goroutines") & (frame["endpoint"] == "/sleep?ms=10")
-           & (frame["repetition"] == 1) & frame["metric"].isin(["requests", "requests_per_s"]))
-    frame.loc[hit, "value"] = 0
+           & (frame["repetition"] == 1))
+    frame.loc[hit, "flags"] = "no-responses"
     frame.to_csv(folder / "sweep.csv", index=False)
-    assert anomaly_findings(load_run(SWEEP_RUN)) == []
-    (finding,) = anomaly_findings(load_run(folder))
+    assert flag_findings(load_run(SWEEP_RUN)) == []
+    (finding,) = flag_findings(load_run(folder))
     assert finding.kind == "flag"
-    assert finding.text.startswith("sweep: go/goroutines on /sleep?ms=10 completed 0 requests "
-                                   "at 64 connections (repetition 1)")
+    assert finding.text.startswith("sweep: 1 measurement(s) flagged no-responses "
+                                   "(go/goroutines): the load generator got no response")

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 
 BACKLOG = 4096
 GRACE = 1.5  # seconds that in-flight requests get after SIGTERM
@@ -226,3 +226,23 @@ def accept_pending(
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         accepted += 1
         yield sock
+
+
+def signal_all(pids: Collection[int], signum: int) -> None:
+    for pid in list(pids):
+        with contextlib.suppress(ProcessLookupError):  # it has just exited
+            os.kill(pid, signum)
+
+
+def stop_children(pids: Collection[int], signals: Signals, reap: Callable[[], object]) -> None:
+    """SIGTERM every child, reap them for up to GRACE seconds, SIGKILL the rest, exit 0.
+
+    reap() must remove the children it reaps from pids."""
+    signal_all(pids, signal.SIGTERM)
+    deadline = time.monotonic() + GRACE
+    while pids and (left := deadline - time.monotonic()) > 0:
+        wait_readable(signals, timeout=left)  # SIGCHLD wakes us
+        signals.drain()
+        reap()
+    signal_all(pids, signal.SIGKILL)
+    exit_now(0)

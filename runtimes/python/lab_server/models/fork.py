@@ -23,17 +23,14 @@ Children also leave if the parent dies without a word (see blocking.serve_in_pro
 offload=1 changes nothing: the work already runs in the child.
 """
 
-import contextlib
 import gc
 import os
 import signal
 import socket
-import time
 
 from lab_server.app import App
 from lab_server.blocking import BlockingConnection, serve_in_process
 from lab_server.process import (
-    GRACE,
     RateLimitedLog,
     Signals,
     accept_pending,
@@ -41,6 +38,8 @@ from lab_server.process import (
     exit_now,
     listen,
     python_version,
+    signal_all,
+    stop_children,
     wait_readable,
 )
 
@@ -60,14 +59,8 @@ def reap() -> None:  # (5)
         children.discard(pid)
 
 
-def kill_children(signum: int) -> None:
-    for pid in children:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
-
-
 def hard_exit() -> None:
-    kill_children(signal.SIGKILL)
+    signal_all(children, signal.SIGKILL)
     exit_now(0)
 
 
@@ -111,14 +104,7 @@ def main() -> None:
                 children.add(pid)
 
     listener.close()  # (6)
-    kill_children(signal.SIGTERM)
-    deadline = time.monotonic() + GRACE
-    while children and (left := deadline - time.monotonic()) > 0:
-        wait_readable(signals, timeout=left)  # SIGCHLD wakes us
-        signals.drain()
-        reap()
-    kill_children(signal.SIGKILL)
-    exit_now(0)
+    stop_children(children, signals, reap)
 
 
 if __name__ == "__main__":

@@ -19,16 +19,13 @@ only write end the parent holds (5). When the parent dies, the kernel closes tha
 pipe reads as end-of-file, and the worker leaves.
 """
 
-import contextlib
 import os
 import signal
 import sys
-import time
 
 from lab_server.app import App
 from lab_server.blocking import BlockingConnection, serve_in_process
 from lab_server.process import (
-    GRACE,
     RateLimitedLog,
     Signals,
     accept_pending,
@@ -38,6 +35,8 @@ from lab_server.process import (
     knob,
     listen,
     python_version,
+    signal_all,
+    stop_children,
     wait_readable,
 )
 
@@ -75,13 +74,8 @@ def main() -> None:
     parent_alive, alive_w = os.pipe()  # (5)
     pids: dict[int, int] = {}  # pid -> worker index
 
-    def kill_all(signum: int) -> None:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signum)
-
     def hard_exit() -> None:
-        kill_all(signal.SIGKILL)
+        signal_all(pids, signal.SIGKILL)
         exit_now(0)
 
     signals = Signals(extra=(signal.SIGCHLD,), on_hard_exit=hard_exit)
@@ -124,14 +118,7 @@ def main() -> None:
                 spawn(index)
 
     listener.close()
-    kill_all(signal.SIGTERM)
-    deadline = time.monotonic() + GRACE
-    while pids and (left := deadline - time.monotonic()) > 0:
-        wait_readable(signals, timeout=left)  # SIGCHLD wakes us
-        signals.drain()
-        reap()
-    kill_all(signal.SIGKILL)
-    exit_now(0)
+    stop_children(pids, signals, reap)
 
 
 if __name__ == "__main__":
