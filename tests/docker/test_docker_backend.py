@@ -15,6 +15,7 @@ from lab.backends.docker_base import ensure_base_image
 from lab.clean import lab_containers
 from lab.probe import ping
 from lab.targets import select
+from tests.conformance.rawhttp import Connection
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +23,17 @@ def go(docker_backend):
     target = select("go/goroutines")[0]
     docker_backend.build(target.runtime)
     return target
+
+
+def test_server_cpu_seconds_are_the_containers_cgroup_accounting(docker_backend, go) -> None:
+    with docker_backend.serve(go) as server:
+        before = server.cpu_seconds()
+        with Connection(server.host, server.port) as conn:
+            assert conn.request("/cpu?ms=300").status == 200
+        used = server.cpu_seconds() - before
+        stats = server.container.stats(stream=False)["cpu_stats"]["cpu_usage"]["total_usage"]
+        assert 0.29 < used < 0.6, used
+        assert abs(server.cpu_seconds() - stats / 1e9) < 0.05
 
 
 def test_a_server_container_is_hardened_and_pinned(docker_backend, go) -> None:
