@@ -19,8 +19,9 @@ FLAG_MEANINGS = {
                        "server, may have been the limit: treat throughput as a lower bound",
     "errors": "some requests failed (connect, read, write, status or timeout); latency and "
               "throughput count only the successful ones",
-    "late-dispatch": "the pacer dispatched a request more than 5 ms after its intended time: "
-                     "its own schedule slipped, so part of that latency is the generator's",
+    "late-dispatch": "the pacer dispatched over 1 % of a stream's requests more than 5 ms after "
+                     "their intended time: its own schedule slipped, so part of the tail "
+                     "latency is the generator's",
     "no-responses": "the load generator got no response at all: the server did not answer "
                     "within the measurement, so its latency and throughput are missing",
 }

@@ -107,7 +107,7 @@ class PacerResult:
     summary: dict
 
     def _max_ms(self, field: str) -> float:
-        return max((s[field] for s in self.summary["streams"]), default=0) / 1e6
+        return max((s.get(field, 0) for s in self.summary["streams"]), default=0) / 1e6
 
     @property
     def max_send_lag_ms(self) -> float:
@@ -118,6 +118,11 @@ class PacerResult:
     def max_dispatch_lag_ms(self) -> float:
         """Intended -> dispatched by the scheduler: the generator's own lateness."""
         return self._max_ms("max_dispatch_lag_ns")
+
+    @property
+    def p99_dispatch_lag_ms(self) -> float:
+        """The 99th percentile of dispatch lag, of the stream where it is worst."""
+        return self._max_ms("p99_dispatch_lag_ns")
 
 
 def pacer_argv(backend: Backend, url: str, streams: list[Stream], duration_s: float,

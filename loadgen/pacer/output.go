@@ -86,6 +86,7 @@ type streamSummary struct {
 	Sent             int         `json:"sent"`
 	OK               int         `json:"ok"`
 	Errors           errorCounts `json:"errors"`
+	P99DispatchLagNs int64       `json:"p99_dispatch_lag_ns"`
 	MaxDispatchLagNs int64       `json:"max_dispatch_lag_ns"`
 	P99SendLagNs     int64       `json:"p99_send_lag_ns"`
 	MaxSendLagNs     int64       `json:"max_send_lag_ns"`
@@ -108,13 +109,13 @@ func summarize(cfg config, res *result, interrupted bool) summary {
 		WallNs: int64(res.Wall), URL: cfg.URL, Connections: cfg.Connections, Interrupted: interrupted}
 	for i, st := range cfg.Streams {
 		ss := streamSummary{Name: st.Name, Path: st.Path, RatePerS: st.Rate, PhaseNs: int64(st.Phase)}
-		var sendLags, lat []int64
+		var dispatchLags, sendLags, lat []int64
 		for _, r := range res.Records {
 			if r.Stream != i {
 				continue
 			}
 			ss.Scheduled++
-			ss.MaxDispatchLagNs = max(ss.MaxDispatchLagNs, int64(r.Dispatched-r.Intended))
+			dispatchLags = append(dispatchLags, int64(r.Dispatched-r.Intended))
 			if r.Sent >= 0 {
 				ss.Sent++
 				sendLags = append(sendLags, int64(r.Sent-r.Intended))
@@ -135,6 +136,7 @@ func summarize(cfg config, res *result, interrupted bool) summary {
 				ss.Errors.Timeout++
 			}
 		}
+		ss.P99DispatchLagNs, ss.MaxDispatchLagNs = percentile(dispatchLags, 0.99), percentile(dispatchLags, 1)
 		ss.P99SendLagNs, ss.MaxSendLagNs = percentile(sendLags, 0.99), percentile(sendLags, 1)
 		if len(lat) > 0 {
 			ss.LatencyNs = &latencies{percentile(lat, 0.5), percentile(lat, 0.9), percentile(lat, 0.99), percentile(lat, 1)}
