@@ -64,7 +64,7 @@ class BlockingSpec:
 
 
 PROFILES = {
-    "quick": BlockingSpec(baseline_s=1, phase_s=1.5, repetitions=1),
+    "quick": BlockingSpec(baseline_s=0.5, phase_s=1.0, repetitions=1),
     "standard": BlockingSpec(baseline_s=4, phase_s=8, repetitions=1, variants=VARIANTS),
     "full": BlockingSpec(baseline_s=10, phase_s=30, repetitions=3, variants=VARIANTS),
 }
