@@ -34,9 +34,11 @@ CONCEPTS: dict[str, Concept] = {
         "async/await is cooperative multitasking: a task runs until it awaits. A Promise "
         "does not make code non-blocking; a CPU-bound handler on an event loop holds the "
         "loop, and every other request waits until it finishes. Runtimes differ in what "
-        "they do about it: Go preempts a goroutine that runs too long, tokio loses one "
-        "worker thread per blocked task, Python threads share one GIL, processes are "
-        "isolated by the kernel's scheduler.",
+        "they do about it: Go preempts a goroutine that runs too long; a blocked tokio task "
+        "holds its worker thread, and when that worker was the one polling epoll, the idle "
+        "workers are not told about new requests either; Python threads share one GIL; "
+        "processes are isolated by the kernel's scheduler, but only for the connections "
+        "they own (node/cluster and prefork hand out connections, not requests).",
         "The experiment sends /ping at a steady 200 per second (open loop: on schedule, "
         "whatever the server does) while /cpu?ms=100 requests spin the CPU twice a second, "
         "first inline (on the handler's own executor), then with offload=1 (handed to the "
