@@ -166,12 +166,11 @@ def blocking(c, profile="standard", target=None, backend="auto", resume=None, se
 def all_(c, profile="standard", target=None, backend="auto", resume=None, server_cpus=None,
          load_cpus=None):
     """The whole lab: build, verify, run the experiments, write the report; prints its path."""
+    from lab import RESULTS_DIR
     from lab.pipeline import run_all
     from lab.targets import select
 
     chosen = select(target)
-    from lab import RESULTS_DIR
-
     run_id, report = run_all(chosen, _backend(backend, server_cpus, load_cpus), profile, resume)
     console.print(f"results: {RESULTS_DIR / run_id}")
     if report:
