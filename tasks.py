@@ -177,7 +177,8 @@ def all_(c, profile="standard", target=None, backend="auto", resume=None, server
         console.print(f"[bold green]report: {report}[/bold green]")
 
 
-@lab_task(help_={"run_id": "the run to report on (default: the latest)"})
+# invoke has no optional positional arguments (pyinvoke/invoke#159): the run is a flag.
+@lab_task(help_={"run_id": "the run to report on: its id, or 'latest' (the default)"})
 def report(c, run_id="latest"):
     """Write the HTML report of a run (reports/<run_id>/index.html) and print its path."""
     from analysis.report import write_report

@@ -249,8 +249,9 @@ def _fastest(endpoint: str, level: int, at: pd.DataFrame) -> list[Finding]:
     parts = []
     for _, row in others.iterrows():
         values[f"{_name(row)} requests_per_s"] = row["median"]
-        slower = ratio_text(top["median"] / row["median"]) if row["median"] > 0 else "inf"
-        parts.append(f"{_name(row)} {fmt(row['median'])} ({slower} slower)")
+        ratio = top["median"] / row["median"] if row["median"] > 0 else float("inf")
+        slower = "as fast, to 0.5 %" if ratio < 1.005 else f"{ratio_text(ratio)} slower"
+        parts.append(f"{_name(row)} {fmt(row['median'])} ({slower})")
     if parts:
         skipped = len(ranked) - 1 - len(parts)
         text += "; " + ", ".join(parts) + (f" ({skipped} more in the table)" if skipped else "")

@@ -126,7 +126,8 @@ def test_sweep_findings_name_the_fastest_target_at_64_connections() -> None:
         assert fastest.values[f"{target} requests_per_s"] == pytest.approx(value)
         assert fmt(value) in fastest.text
         if target != best:
-            assert f"{rates.max() / value:.2f}x slower" in fastest.text
+            ratio = rates.max() / value
+            assert (f"{ratio:.2f}x slower" if ratio >= 1.005 else "as fast") in fastest.text
 
 
 def test_sweep_findings_compare_sleep_with_its_ceiling() -> None:
