@@ -228,6 +228,20 @@ def accept_pending(
         yield sock
 
 
+def ended_children() -> Iterator[tuple[int, int]]:
+    """(pid, exit code) of every child that has ended, without waiting for the others.
+
+    One SIGCHLD may stand for several children, so callers reap all that have ended."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # no children at all
+        if pid == 0:
+            return  # the others are still running
+        yield pid, os.waitstatus_to_exitcode(status)
+
+
 def signal_all(pids: Collection[int], signum: int) -> None:
     for pid in list(pids):
         with contextlib.suppress(ProcessLookupError):  # it has just exited

@@ -14,7 +14,7 @@ copying, the pages of every object they inherited.
 
 A child that exits stays a zombie until its parent collects its exit status. The kernel
 sends SIGCHLD, the self-pipe wakes the loop, and (5) reaps every finished child with
-waitpid(WNOHANG), since several SIGCHLDs may arrive as one.
+waitpid(WNOHANG) (process.ended_children), since several SIGCHLDs may arrive as one.
 
 Shutdown (6): the parent stops accepting and sends SIGTERM to its children; a child waiting
 for its client's next request leaves at once, a busy one finishes its response (with
@@ -35,6 +35,7 @@ from lab_server.process import (
     Signals,
     accept_pending,
     announce,
+    ended_children,
     exit_now,
     listen,
     python_version,
@@ -49,13 +50,7 @@ children: set[int] = set()
 
 
 def reap() -> None:  # (5)
-    while children:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return  # the others are still running
+    for pid, _ in ended_children():
         children.discard(pid)
 
 

@@ -31,6 +31,7 @@ from lab_server.process import (
     accept_pending,
     announce,
     cpus,
+    ended_children,
     exit_now,
     knob,
     listen,
@@ -98,16 +99,7 @@ def main() -> None:
 
     def reap() -> list[tuple[int, int]]:
         """(worker index, exit code) of every worker that has ended."""
-        ended = []
-        while pids:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-            ended.append((pids.pop(pid), os.waitstatus_to_exitcode(status)))
-        return ended
+        return [(pids.pop(pid), code) for pid, code in ended_children()]
 
     while not signals.stopping:  # (4)
         wait_readable(signals)  # SIGCHLD, SIGTERM or SIGINT
