@@ -54,13 +54,16 @@ def run_conformance(targets: list[str], backend: str, smoke: bool = False,
                     ) -> dict[tuple[str, str], Tally]:
     """Run tests/conformance in this process for the given targets and concrete backend.
 
-    smoke=True runs only the cases marked smoke (lab.all's quick profile).
+    smoke=True runs only the cases marked smoke (lab.all's quick profile). pytest catches
+    Ctrl-C itself (and tears its fixtures, so the servers, down); it is raised again here so
+    an interrupted suite never reads as a passing one.
     """
     collector = _Collector()
     args = [str(CONFORMANCE_DIR), "-q", "-p", "no:cacheprovider", "--backend", backend,
             "--rootdir", str(ROOT), *(f"--target={t}" for t in targets),
             *(["-m", "smoke"] if smoke else [])]
-    pytest.main(args, plugins=[collector])
+    if pytest.main(args, plugins=[collector]) == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt
     return dict(collector.tallies)
 
 
