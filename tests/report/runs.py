@@ -10,6 +10,8 @@ import json
 import shutil
 from pathlib import Path
 
+from lab.results import open_run
+
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 RUNS = FIXTURES / "runs"
 QUICK_RUN = RUNS / "20261128-042903-4115"      # sweep + blocking, 1 repetition, quick profile
@@ -28,3 +30,10 @@ def copy_run(source: Path, tmp_path: Path, **meta_changes: object) -> Path:
         meta.update(meta_changes)
         (target / "run.json").write_text(json.dumps(meta, indent=2))
     return target
+
+
+def add_tokio_failure(folder: Path, detail: str = "") -> None:
+    """Record, through the lab's own writer, a blocking session of rust/tokio that failed."""
+    open_run(folder.name, folder.parent).save_failure("blocking", "rust_tokio_default_r0", {
+        "target": "rust/tokio", "variant": "default", "repetition": 0,
+        "reason": "server stopped answering after phase=inline", "detail": detail, "at": 0})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +9,7 @@ import pytest
 
 from analysis.load import load_run
 from lab.errors import LabError
-from tests.report.runs import OLD_SCHEMA_RUN, QUICK_RUN, SWEEP_RUN, copy_run
+from tests.report.runs import OLD_SCHEMA_RUN, QUICK_RUN, SWEEP_RUN, add_tokio_failure, copy_run
 
 
 def test_a_quick_run_loads_every_table() -> None:
@@ -67,12 +66,7 @@ def test_unreadable_tables_are_reported_not_fatal(tmp_path: Path) -> None:
 
 def test_failures_are_read(tmp_path: Path) -> None:
     folder = copy_run(QUICK_RUN, tmp_path)
-    failures = folder / "blocking" / "failures"
-    failures.mkdir()
-    (failures / "rust_tokio_default_r0.json").write_text(json.dumps({
-        "key": "rust_tokio_default_r0", "target": "rust/tokio", "variant": "default",
-        "repetition": 0, "reason": "server stopped answering after phase=inline",
-        "detail": "", "at": 0}))
+    add_tokio_failure(folder)
     run = load_run(folder)
     assert run.failures["blocking"][0]["target"] == "rust/tokio"
     assert isinstance(run.table("missing"), pd.DataFrame) and run.table("missing").empty

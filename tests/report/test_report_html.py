@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.report import write_report
-from tests.report.runs import QUICK_RUN, SWEEP_RUN, copy_run
+from tests.report.runs import QUICK_RUN, SWEEP_RUN, add_tokio_failure, copy_run
 
 MAX_REPORT_BYTES = 5 * 2**20
 
@@ -128,12 +128,7 @@ def test_failures_gaps_and_unknown_experiments_are_shown(browser, tmp_path: Path
     folder = copy_run(QUICK_RUN, tmp_path, status="interrupted", targets=targets,
                       experiments=["sweep", "blocking", "parallel"])
     _unknown_experiment(folder)
-    failures = folder / "blocking" / "failures"
-    failures.mkdir()
-    (failures / "rust_tokio_default_r0.json").write_text(json.dumps({
-        "key": "rust_tokio_default_r0", "target": "rust/tokio", "variant": "default",
-        "repetition": 0, "reason": "server stopped answering after phase=inline",
-        "detail": "thread 'main' panicked", "at": 0}))
+    add_tokio_failure(folder, detail="thread 'main' panicked")
     path = write_report(folder, reports_dir=tmp_path / "reports")
     page, errors, _ = open_report(browser, path)
     try:
