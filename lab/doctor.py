@@ -27,6 +27,7 @@ class Check:
 
 
 def _docker_checks() -> list[Check]:
+    from lab.backends.docker import LOADGEN_IMAGE
     from lab.backends.docker_base import BASE_IMAGE, base_image_id
     from lab.backends.docker_images import context_hash, current_hash
     from lab.backends.selection import docker_engine_status
@@ -48,7 +49,7 @@ def _docker_checks() -> list[Check]:
         return checks
     checks.append(Check("base image", "ok", f"{BASE_IMAGE} {base_id[7:19]}"))
     folders = {r.image_name: r.folder for r in _runtimes()}
-    folders["async-runtime-lab/loadgen"] = LOADGEN_DIR
+    folders[LOADGEN_IMAGE] = LOADGEN_DIR
     for name, folder in folders.items():
         tag = f"{name}:latest"
         try:

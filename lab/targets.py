@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import RUNTIMES_DIR
+from lab import IMAGE_NAMESPACE, RUNTIMES_DIR
 from lab.errors import LabError
 
 PYTHON_PLACEHOLDER = "{python}"
@@ -35,7 +35,7 @@ class Runtime:
 
     @property
     def image_name(self) -> str:
-        return f"async-runtime-lab/{self.name}"
+        return f"{IMAGE_NAMESPACE}/{self.name}"
 
 
 @dataclass(frozen=True)

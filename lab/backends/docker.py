@@ -21,7 +21,7 @@ from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 from docker.types import Ulimit
 
-from lab import LOADGEN_DIR, cleanup
+from lab import IMAGE_NAMESPACE, LOADGEN_DIR, cleanup
 from lab.backends import BuildOutcome, LoadRun
 from lab.backends.docker_base import BASE_IMAGE, ensure_base_image
 from lab.backends.docker_images import PROJECT_LABEL, build_image, context_hash, current_hash
@@ -31,7 +31,7 @@ from lab.errors import LabError, ServerStartError
 from lab.probe import free_port, port_in_use, wait_until_ready
 from lab.targets import Runtime, Target
 
-LOADGEN_IMAGE = "async-runtime-lab/loadgen"
+LOADGEN_IMAGE = f"{IMAGE_NAMESPACE}/loadgen"
 # Descriptors per container: enough for the sweep's 10,000 connections, and within the
 # hard limit most engines run with (LAB_NOFILE can change it).
 NOFILE = int(os.environ.get("LAB_NOFILE", "16384"))
