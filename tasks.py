@@ -55,6 +55,19 @@ def _cpus(server_cpus: str | None = None, load_cpus: str | None = None):
     return default_cpu_sets(server_cpus, load_cpus)
 
 
+def _int_option(name: str, value: object, low: int, high: int) -> int:
+    """A whole number from the command line, within [low, high], or a one-line error."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise LabError(f"--{name} '{value}' is not a whole number",
+                       hint=f"give --{name} a number from {low} to {high}") from None
+    if not low <= number <= high:
+        raise LabError(f"--{name} {number} is out of range",
+                       hint=f"give --{name} a number from {low} to {high}")
+    return number
+
+
 def _knobs(knob: list[str]) -> dict[str, str]:
     pairs = {}
     for item in knob:
@@ -126,9 +139,11 @@ def serve(c, target, port=None, backend="auto", knob=None, server_cpus=None, loa
     if len(found) != 1:
         raise LabError(f"'{target}' names {len(found)} targets; serve runs exactly one",
                        hint=f"pick one of {', '.join(t.name for t in found)}")
+    port_number = _int_option("port", port, 1, 65535) if port else None
+    knobs = _knobs(knob or [])
     chosen = _backend(backend, server_cpus, load_cpus)
     chosen.build(found[0].runtime)
-    status = serve_foreground(chosen, found[0], int(port) if port else None, _knobs(knob or []))
+    status = serve_foreground(chosen, found[0], port_number, knobs)
     if status not in (None, 0):
         raise Exit(code=1)
 
@@ -140,38 +155,68 @@ EXPERIMENT_HELP = {"profile": "quick (seconds per target), standard (default) or
 
 
 def _experiment(name: str, profile, target, backend, resume, server_cpus, load_cpus) -> None:
-    from lab.measure import measure
+    from lab.doctor import preflight
+    from lab.measure import measure, plan
+    from lab.results import open_run
     from lab.targets import select
 
-    run = measure([name], profile, select(target), _backend(backend, server_cpus, load_cpus),
-                  resume=resume)
+    plan([name], profile)
+    targets = select(target)
+    if resume:
+        open_run(resume)
+    chosen = _backend(backend, server_cpus, load_cpus)
+    preflight(chosen.name)
+    run = measure([name], profile, targets, chosen, resume=resume)
     console.print(f"results: {run.folder}")
 
 
-@lab_task(help_=EXPERIMENT_HELP)
-def sweep(c, profile="standard", target=None, backend="auto", resume=None, server_cpus=None,
-          load_cpus=None):
-    """Experiment 1: requests/s and latency vs concurrency (wrk) for every target."""
-    _experiment("sweep", profile, target, backend, resume, server_cpus, load_cpus)
+@lab_task(help_={"experiment": "the experiment to run (see lab.experiments)", **EXPERIMENT_HELP})
+def run(c, experiment, profile="standard", target=None, backend="auto", resume=None,
+        server_cpus=None, load_cpus=None):
+    """Run one experiment by name into a new results folder (or finish one with --resume)."""
+    _experiment(experiment, profile, target, backend, resume, server_cpus, load_cpus)
 
 
-@lab_task(help_=EXPERIMENT_HELP)
-def blocking(c, profile="standard", target=None, backend="auto", resume=None, server_cpus=None,
-             load_cpus=None):
-    """Experiment 2: /ping latency (open loop) while /cpu runs inline, then offloaded."""
-    _experiment("blocking", profile, target, backend, resume, server_cpus, load_cpus)
+def _experiment_task(name: str, title: str):
+    """lab.<name>: the same as `lab.run <name>`, one task per registered experiment."""
+
+    def body(c, profile="standard", target=None, backend="auto", resume=None,
+             server_cpus=None, load_cpus=None):
+        _experiment(name, profile, target, backend, resume, server_cpus, load_cpus)
+
+    body.__name__ = body.__qualname__ = name.replace("-", "_")
+    body.__doc__ = f"Experiment {name}: {title} (the same as `lab.run {name}`)."
+    return lab_task(help_=EXPERIMENT_HELP)(body)
+
+
+@lab_task()
+def experiments(c):
+    """List the experiments (lab/experiments/*/), their profiles and what each shows."""
+    from rich.table import Table
+
+    from lab.experiments import registry
+
+    table = Table(title="Experiments (lab/experiments/<name>/, EXPERIMENTS.md)")
+    for column in ("experiment", "profiles", "what it shows"):
+        table.add_column(column)
+    for name, each in registry().items():
+        table.add_row(name, ", ".join(each.profiles), each.title)
+    console.print(table)
 
 
 @lab_task(help_=EXPERIMENT_HELP, name="all")
 def all_(c, profile="standard", target=None, backend="auto", resume=None, server_cpus=None,
          load_cpus=None):
-    """The whole lab: build, verify, run the experiments, write the report; prints its path."""
+    """The whole lab: build, verify, run every experiment, write the report; prints its path."""
     from lab import RESULTS_DIR
+    from lab.doctor import preflight
     from lab.pipeline import run_all
     from lab.targets import select
 
     chosen = select(target)
-    run_id, report = run_all(chosen, _backend(backend, server_cpus, load_cpus), profile, resume)
+    backend_ = _backend(backend, server_cpus, load_cpus)
+    preflight(backend_.name)
+    run_id, report = run_all(chosen, backend_, profile, resume)
     console.print(f"results: {RESULTS_DIR / run_id}")
     if report:
         console.print(f"[bold green]report: {report}[/bold green]")
@@ -181,7 +226,7 @@ def all_(c, profile="standard", target=None, backend="auto", resume=None, server
 @lab_task(help_={"run_id": "the run to report on: its id, or 'latest' (the default)"})
 def report(c, run_id="latest"):
     """Write the HTML report of a run (reports/<run_id>/index.html) and print its path."""
-    from analysis.report import write_report
+    from lab.pipeline import write_report
 
     console.print(f"[bold green]report: {write_report(run_id)}[/bold green]")
 
@@ -191,8 +236,9 @@ def report(c, run_id="latest"):
 def compare(c, run_a, run_b):
     """Compare two runs: per target and metric, the ratio and whether it beats their noise."""
     from analysis.compare import compare_runs, render_comparison
+    from lab.experiments import registry
 
-    console.print(render_comparison(compare_runs(run_a, run_b)))
+    console.print(render_comparison(compare_runs(run_a, run_b, list(registry().values()))))
 
 
 @lab_task()
@@ -221,12 +267,16 @@ def clean(c, images=False, base=False):
         console.print(f"removed {len(tags)} image(s) {', '.join(tags)}")
 
 
-@lab_task()
-def doctor(c):
-    """Check the machine: Docker engine, images, native toolchains, disk, descriptor limit."""
+@lab_task(help_={"backend": "docker, native or all (default): whose needs to check"})
+def doctor(c, backend="all"):
+    """Check the machine: Docker engine, images, native toolchains, disk, descriptor limit.
+
+    Exits non-zero when something the checked backend needs is missing."""
     from lab.doctor import run_checks
 
-    if not run_checks():
+    if backend not in ("all", "docker", "native"):
+        raise LabError(f"unknown backend '{backend}'", hint="choose docker, native or all")
+    if not run_checks(backend):
         raise Exit(code=1)
 
 
@@ -250,8 +300,16 @@ def test(c, suite="all", target=None, backend="all", keyword=None):
         raise Exit(code=result.exited)
 
 
-lab = Collection("lab")
-for _task in (targets, base, build, verify, serve, sweep, blocking, report, compare, all_,
-              clean, doctor):
-    lab.add_task(_task)
-namespace = Collection(test, lab)
+def _collection() -> Collection:
+    from lab.experiments import registry
+
+    lab = Collection("lab")
+    for each in (targets, experiments, base, build, verify, serve, run, report, compare, all_,
+                 clean, doctor):
+        lab.add_task(each)
+    for name, each in registry().items():
+        lab.add_task(_experiment_task(name, each.title))
+    return lab
+
+
+namespace = Collection(test, _collection())

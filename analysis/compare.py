@@ -8,32 +8,33 @@ side there is no range, and the comparison says "n/a (1 repetition)" rather than
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
+from analysis.content import Analysable, Headline
 from analysis.load import RunData, load_run
 from analysis.stats import aggregate, fmt, parameter_columns, params_label
 
-HEADLINE = {
-    "sweep": ("requests_per_s", "latency_p50", "latency_p99", "errors", "requests_per_cpu_s"),
-    "blocking": ("latency_p50", "latency_p90", "latency_p99", "latency_p99_9", "errors"),
-}
-STREAMS = {"blocking": "ping"}
 KEY = ["experiment", "target", "variant", "parameters", "metric", "unit"]
 SINGLE = "n/a (1 repetition)"
 COLUMNS = [*KEY, "median_a", "low_a", "high_a", "n_a", "median_b", "low_b", "high_b", "n_b",
            "ratio", "change"]
 
 
-def _side(agg: pd.DataFrame, experiment: str, params: list[str]) -> pd.DataFrame:
+def _side(agg: pd.DataFrame, experiment: str, params: list[str],
+          headline: Headline | None) -> pd.DataFrame:
+    """The headline rows of one run's aggregate (every row for an unknown experiment)."""
     frame = agg.copy()
-    if experiment in STREAMS and "stream" in frame.columns:
-        frame = frame[frame["stream"] == STREAMS[experiment]]
-    if experiment in HEADLINE:
-        frame = frame[frame["metric"].isin(HEADLINE[experiment])]
+    if headline is not None:
+        for column, wanted in headline.where.items():
+            if column in frame.columns:
+                frame = frame[frame[column] == wanted]
+        if headline.metrics:
+            frame = frame[frame["metric"].isin(headline.metrics)]
     frame["experiment"] = experiment
     frame["parameters"] = [params_label(row, params) for _, row in frame.iterrows()]
     return frame[[*KEY, "median", "low", "high", "n"]]
@@ -56,13 +57,14 @@ def change(row: pd.Series) -> str:
     return "within noise"
 
 
-def compare_aggregates(agg_a: pd.DataFrame, agg_b: pd.DataFrame, experiment: str) -> pd.DataFrame:
+def compare_aggregates(agg_a: pd.DataFrame, agg_b: pd.DataFrame, experiment: str,
+                       headline: Headline | None = None) -> pd.DataFrame:
     """Pure: two aggregates (analysis.stats.aggregate) of one experiment -> comparison rows."""
     params = list(dict.fromkeys([*parameter_columns(agg_a), *parameter_columns(agg_b)]))
-    if experiment in STREAMS:
-        params = [p for p in params if p != "stream"]
-    a = _side(agg_a, experiment, [p for p in params if p in agg_a.columns])
-    b = _side(agg_b, experiment, [p for p in params if p in agg_b.columns])
+    if headline is not None:
+        params = [p for p in params if p not in headline.where]
+    a = _side(agg_a, experiment, [p for p in params if p in agg_a.columns], headline)
+    b = _side(agg_b, experiment, [p for p in params if p in agg_b.columns], headline)
     merged = a.merge(b, on=KEY, how="outer", suffixes=("_a", "_b"))
     merged["ratio"] = [
         mb / ma if not (pd.isna(ma) or pd.isna(mb)) and ma != 0 else math.nan
@@ -71,17 +73,20 @@ def compare_aggregates(agg_a: pd.DataFrame, agg_b: pd.DataFrame, experiment: str
     return merged[COLUMNS]
 
 
-def compare_runs(run_a: RunData | str | Path, run_b: RunData | str | Path) -> pd.DataFrame:
+def compare_runs(run_a: RunData | str | Path, run_b: RunData | str | Path,
+                 experiments: Sequence[Analysable] = ()) -> pd.DataFrame:
     """Per experiment, target, parameters and headline metric: median A, median B, B/A and
     whether the change is beyond either run's spread over repetitions."""
     a = run_a if isinstance(run_a, RunData) else load_run(run_a)
     b = run_b if isinstance(run_b, RunData) else load_run(run_b)
+    headlines = {e.name: e.headline for e in experiments}
     parts = []
     for experiment in [*a.experiments, *[e for e in b.experiments if e not in a.experiments]]:
         table_a, table_b = a.table(experiment), b.table(experiment)
         if table_a.empty and table_b.empty:
             continue
-        parts.append(compare_aggregates(aggregate(table_a), aggregate(table_b), experiment))
+        parts.append(compare_aggregates(aggregate(table_a), aggregate(table_b), experiment,
+                                        headlines.get(experiment)))
     frame = (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS))
     frame = frame.sort_values(["experiment", "target", "variant", "parameters", "metric"],
                               ignore_index=True)

@@ -51,6 +51,20 @@ class RunData:
         return {name: str(info["failed"]) for name, info in targets.items()
                 if isinstance(info, dict) and info.get("failed")}
 
+    def fact(self, target: str, name: str, default: object = None) -> object:
+        """A fact about a target as run.json recorded it (runtime.toml at measuring time)."""
+        info = (self.meta.get("targets") or {}).get(target) or {}
+        return (info.get("facts") or {}).get(name, default)
+
+    @property
+    def target_names(self) -> list[str]:
+        """Every target named in run.json or in a table."""
+        names = set(self.meta.get("targets") or {})
+        for frame in self.tables.values():
+            if "target" in frame.columns:
+                names |= set(frame["target"].dropna().astype(str))
+        return sorted(names)
+
     def table(self, experiment: str) -> pd.DataFrame:
         """The experiment's tidy rows (an empty frame when it has none)."""
         return self.tables.get(experiment, pd.DataFrame(columns=list(ROW_COLUMNS)))

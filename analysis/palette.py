@@ -23,8 +23,6 @@ BASE = {"node": ["#2E7D32", "#81C784", "#1B5E20"], "go": ["#0097A7", "#4DD0E1", 
         "rust": ["#BF360C", "#FF8A50", "#8D2A06"]}
 OTHER = ["#6D4C41", "#757575", "#9E9D24", "#5D4037"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p"]
-PHASES = {"baseline": ("#546E7A", "o", "-"), "inline": ("#C62828", "s", "--"),
-          "offload": ("#2E7D32", "^", ":")}
 DPI = 96
 FAMILIES = (("python", "Python server models"), ("other", "Node, Go and Rust"))
 

@@ -10,7 +10,7 @@ import json
 
 import pandas as pd
 
-from analysis.findings import Finding
+from analysis.content import Finding
 from analysis.load import RunData
 from analysis.stats import parameter_columns, params_label
 
@@ -19,9 +19,6 @@ FLAG_MEANINGS = {
                        "server, may have been the limit: treat throughput as a lower bound",
     "errors": "some requests failed (connect, read, write, status or timeout); latency and "
               "throughput count only the successful ones",
-    "late-dispatch": "the pacer dispatched over 1 % of a stream's requests more than 5 ms after "
-                     "their intended time: its own schedule slipped, so part of the tail "
-                     "latency is the generator's",
     "no-responses": "the load generator got no response at all: the server did not answer "
                     "within the measurement, so its latency and throughput are missing",
 }
@@ -50,7 +47,8 @@ def flag_table(run: RunData) -> pd.DataFrame:
                                        "parameters", "flags"])
 
 
-def flag_findings(run: RunData) -> list[Finding]:
+def flag_findings(run: RunData, meanings: dict[str, str] | None = None) -> list[Finding]:
+    meanings = meanings or FLAG_MEANINGS
     table = flag_table(run)
     findings = []
     for experiment, group in table.groupby("experiment", sort=False):
@@ -60,7 +58,7 @@ def flag_findings(run: RunData) -> list[Finding]:
                 counts.setdefault(flag, []).append(row["target"])
         for flag, targets in sorted(counts.items()):
             names = sorted(set(targets))
-            meaning = FLAG_MEANINGS.get(flag, "a flag this report does not know; see the lab "
+            meaning = meanings.get(flag, "a flag this report does not know; see the lab "
                                               "code that wrote it")
             findings.append(Finding(experiment, (
                 f"{experiment}: {len(targets)} measurement(s) flagged {flag} "

@@ -1,7 +1,10 @@
 """One self-contained HTML report per run: reports/<run_id>/index.html (+ reports/latest).
 
-Figures are embedded PNGs, styles and the table-sorting script are inline: the file opens
-offline, with nothing fetched. Experiments the report does not know are tabled generically.
+The first screen is the scorecard (targets x lessons, coloured) and the one figure that
+best tells the run's story; then one section per experiment (its figures, findings and
+collapsible tables), failures and flags, how to read the report, the environment.
+Experiments are passed in (lab.experiments.registry()): analysis never imports them, and
+a table of an experiment not passed in is shown generically.
 """
 
 from __future__ import annotations
@@ -9,15 +12,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from analysis import figures, tables, timeline
-from analysis.concepts import Concept, concept
-from analysis.findings import VERDICT_RULE, Finding, blocking_findings, sweep_findings
+from analysis import scorecard, tables
+from analysis.content import Analysable, Concept, Finding, Section
 from analysis.load import RunData, load_run
 from analysis.palette import Figure, styles
 from analysis.quality import (
@@ -30,7 +31,6 @@ from analysis.quality import (
     knobs_text,
 )
 from analysis.stats import CI_METHOD, aggregate, fmt
-from analysis.summary import target_summary
 from lab import REPORTS_DIR, RESULTS_DIR
 from lab.errors import LabError
 from lab.results import atomic_write, now_iso
@@ -38,74 +38,48 @@ from lab.results import atomic_write, now_iso
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-@dataclass
-class Section:
-    name: str
-    concept: Concept
-    figures: list[Figure] = field(default_factory=list)
-    tables: list[tables.Table] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    statement: str = ""   # shown instead of figures and tables when there is no data
+def _generic(experiment: str, run: RunData, concept: Concept | None = None) -> Section:
+    agg = aggregate(run.table(experiment))
+    note = Finding(experiment, (
+        f"{experiment}: {len(agg)} median(s) of {agg['target'].nunique()} target(s); this lab "
+        "has no analysis for it (an experiment it does not know), so its medians are tabled."),
+        "note")
+    return Section(experiment, concept or Concept(experiment, ()),
+                   tables=[tables.generic_table(experiment, agg)], findings=[note])
 
 
-def _sweep(agg: pd.DataFrame, palette: dict) -> Section:
-    section = Section("sweep", concept("sweep"), findings=sweep_findings(agg))
-    if "endpoint" in agg.columns:
-        for endpoint in sorted(agg["endpoint"].dropna().unique()):
-            fig = figures.sweep_figure(agg, endpoint, palette)
-            if fig:
-                section.figures.append(fig)
-        fig = figures.efficiency_figure(agg, palette)
-        if fig:
-            section.figures.append(fig)
-        section.tables.append(tables.sweep_table(agg))
-    return section
-
-
-def _blocking(run: RunData, agg: pd.DataFrame) -> Section:
-    section = Section("blocking", concept("blocking"), findings=blocking_findings(agg))
-    fig = timeline.timeline_figure(run)
-    if fig:
-        section.figures.append(fig)
-    else:
-        section.findings.append(Finding("blocking", "The raw pacer records were not found, so "
-                                        "the timelines are not drawn.", "note"))
-    fig = timeline.percentile_figure(agg)
-    if fig:
-        section.figures.append(fig)
-    if "stream" in agg.columns:
-        section.tables += [tables.verdict_table(agg), tables.ping_table(agg)]
-    return section
-
-
-def _generic(experiment: str, agg: pd.DataFrame) -> Section:
-    targets = agg["target"].nunique()
-    note = Finding(experiment, (f"{experiment}: {len(agg)} median(s) of {targets} target(s); "
-                                "this report has no dedicated analysis for it yet."), "note")
-    return Section(experiment, concept(experiment), tables=[tables.generic_table(experiment, agg)],
-                   findings=[note])
-
-
-def build_section(run: RunData, experiment: str, palette: dict) -> Section:
-    frame = run.table(experiment)
-    if frame.empty:
-        return Section(experiment, concept(experiment), statement=(
-            f"No results for {experiment} in this run: nothing was measured, or every "
-            "measurement failed (see Failures and flags)."))
-    agg = aggregate(frame)
+def build_section(run: RunData, name: str, experiment: Analysable | None,
+                  palette: dict) -> Section:
+    if run.table(name).empty:
+        return Section(name, experiment.concept if experiment else Concept(name, ()),
+                       statement=(f"No results for {name} in this run: nothing was measured, "
+                                  "or every measurement failed (see Failures and flags)."))
+    if experiment is None:
+        return _generic(name, run)
     try:
-        if experiment == "sweep":
-            return _sweep(agg, palette)
-        if experiment == "blocking":
-            return _blocking(run, agg)
+        return experiment.section(run, palette)
     except Exception as exc:
         # A table of an unexpected shape must not cost the whole report.
-        section = _generic(experiment, agg)
-        section.findings.insert(0, Finding(experiment, (
-            f"The dedicated analysis of {experiment} failed on this data ({type(exc).__name__}: "
-            f"{exc}); its medians are shown generically."), "failure"))
+        section = _generic(name, run, experiment.concept)
+        section.findings.insert(0, Finding(name, (
+            f"The analysis of {name} failed on this data ({type(exc).__name__}: {exc}); its "
+            "medians are shown generically."), "failure"))
         return section
-    return _generic(experiment, agg)
+
+
+def story_figure(run: RunData, experiments: Sequence[Analysable],
+                 palette: dict) -> Figure | None:
+    """The overview figure of the experiment with the lowest story rank that has one."""
+    ranked = sorted((e for e in experiments if e.story_rank is not None
+                     and not run.table(e.name).empty), key=lambda e: e.story_rank)
+    for experiment in ranked:
+        try:
+            figure = experiment.overview(run, palette)
+        except (KeyError, ValueError):
+            continue
+        if figure is not None:
+            return figure
+    return None
 
 
 def environment(meta: dict) -> dict:
@@ -130,30 +104,28 @@ def environment(meta: dict) -> dict:
             "targets": targets, "other": {k: v for k, v in meta.items() if k not in known}}
 
 
-def render(run: RunData) -> str:
+def render(run: RunData, experiments: Sequence[Analysable] = ()) -> str:
     """The report's HTML for a loaded run."""
-    all_targets = set(run.meta.get("targets") or {})
-    for frame in run.tables.values():
-        if "target" in frame.columns:
-            all_targets |= set(frame["target"].dropna().astype(str))
-    palette = styles(sorted(all_targets))
-    sections = [build_section(run, e, palette) for e in run.experiments]
-    problems = gap_findings(run) + failure_findings(run)
-    flags = flag_findings(run)
-    results = [f for s in sections for f in s.findings]
-    summary = [f for f in results if f.headline]
+    by_name = {e.name: e for e in experiments}
+    palette = styles(run.target_names)
+    sections = [build_section(run, name, by_name.get(name), palette)
+                for name in run.experiments]
+    known = [by_name[name] for name in run.experiments if name in by_name]
+    flag_meanings = {**FLAG_MEANINGS, **{k: v for e in known for k, v in e.flags.items()}}
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["pretty"] = _pretty
+    story = story_figure(run, known, palette)
+    figures = [f for s in sections for f in s.figures] + ([story] if story else [])
     return env.get_template("report.html.j2").render(
         run=run, title=f"Async Runtime Lab: run {run.run_id}", sections=sections,
-        summary=summary, problems=problems, flags=flags, flag_meanings=FLAG_MEANINGS,
+        scorecard=scorecard.build(run, known), story=story,
+        problems=gap_findings(run) + failure_findings(run),
+        flags=flag_findings(run, flag_meanings), flag_meanings=flag_meanings,
         flag_rows=tables.frame_table("Flagged measurements", flag_table(run)),
         failure_rows=tables.frame_table("Failures", failure_table(run)),
-        targets=target_summary(run).to_dict("records"), env=environment(run.meta),
-        ci_method=CI_METHOD,
-        verdict_rule=VERDICT_RULE, generated=now_iso(),
-        figure_bytes=fmt(sum(f.size_bytes for s in sections for f in s.figures) / 1024))
+        env=environment(run.meta), ci_method=CI_METHOD, generated=now_iso(),
+        figure_bytes=fmt(sum(f.size_bytes for f in figures) / 1024))
 
 
 def _pretty(value: object) -> str:
@@ -166,11 +138,11 @@ def _pretty(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def write_report(run_id_or_path: str | Path, reports_dir: Path = REPORTS_DIR,
-                 results_dir: Path = RESULTS_DIR) -> Path:
+def write_report(run_id_or_path: str | Path, experiments: Sequence[Analysable] = (),
+                 reports_dir: Path = REPORTS_DIR, results_dir: Path = RESULTS_DIR) -> Path:
     """Write reports/<run_id>/index.html and point reports/latest at the newest report."""
     run = load_run(run_id_or_path, results_dir)
-    html = render(run)
+    html = render(run, experiments)
     path = Path(reports_dir) / run.run_id / "index.html"
     atomic_write(path, html)
     link_latest(Path(reports_dir))

@@ -76,14 +76,6 @@ def value(agg: pd.DataFrame, **where: object) -> float | None:
     return None if pd.isna(found) else float(found)
 
 
-def interval_text(row: pd.Series, unit: str = "") -> str:
-    """'[low-high] n=3' or 'n=1' for a row of an aggregate."""
-    n = int(row["n"])
-    if n < 2:
-        return f"n={n}"
-    return f"[{fmt(row['low'], unit)} - {fmt(row['high'], unit)}] n={n}"
-
-
 def fmt(number: object, unit: str = "", with_unit: bool = False) -> str:
     """A number as people read it: ms to 2-3 significant digits, counts with separators."""
     if number is None or (isinstance(number, float) and math.isnan(number)):
@@ -121,3 +113,14 @@ def params_label(row: pd.Series, params: list[str]) -> str:
             cell = int(cell)
         parts.append(f"{column}={cell}")
     return " ".join(parts)
+
+
+def primary_variants(frame: pd.DataFrame) -> set[tuple[str, str]]:
+    """Per target, the variant that stands for it: 'default', else the one with fewest knobs
+    (e.g. python/prefork runs only with WORKERS=16 in the blocking experiment)."""
+    chosen = set()
+    for target, group in frame.groupby("target", sort=True):
+        variants = sorted(set(group["variant"].astype(str)),
+                          key=lambda v: (v != "default", v.count(","), len(v), v))
+        chosen.add((str(target), variants[0]))
+    return chosen

@@ -31,9 +31,5 @@ def progress() -> Progress:
     )
 
 
-def step(message: str) -> None:
-    console.print(f"[cyan]>[/cyan] {message}")
-
-
 def warn(message: str) -> None:
     console.print(f"[yellow]![/yellow] {message}")

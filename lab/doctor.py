@@ -12,6 +12,7 @@ from rich.table import Table
 from lab import LOADGEN_DIR, ROOT
 from lab.console import console
 from lab.cpus import available_cpus
+from lab.errors import LabError
 from lab.targets import PYTHON_PLACEHOLDER, Runtime, discover
 
 MIN_FREE_GB = 10
@@ -34,8 +35,9 @@ def _docker_checks() -> list[Check]:
 
     answers, why = docker_engine_status()
     if not answers:
-        return [Check("docker engine", "warn", why,
-                      "start dockerd (or set DOCKER_HOST); until then the native backend is used")]
+        return [Check("docker engine", "fail", why,
+                      "start dockerd (`sudo dockerd &` or `sudo systemctl start docker`) or set "
+                      "DOCKER_HOST; --backend auto then uses the native backend")]
     import docker
 
     client = docker.from_env()
@@ -45,7 +47,8 @@ def _docker_checks() -> list[Check]:
         debootstrap = shutil.which("debootstrap")
         checks.append(Check("base image", "warn", f"{BASE_IMAGE} missing",
                             "`uv run invoke lab.base` (pulls, else debootstraps"
-                            + ("" if debootstrap else "; install debootstrap first") + ")"))
+                            + ("" if debootstrap else "; with no registry reachable it needs "
+                               "debootstrap: `sudo apt-get install debootstrap`") + ")"))
         return checks
     checks.append(Check("base image", "ok", f"{BASE_IMAGE} {base_id[7:19]}"))
     folders = {r.image_name: r.folder for r in _runtimes()}
@@ -84,10 +87,14 @@ def _toolchain_checks() -> list[Check]:
                                 f"install it to run {runtime.name} natively (docker needs none)"))
         else:
             checks.append(Check(f"native {runtime.name}", "ok", native.toolchain_version(runtime)))
-    for tool, why in (("wrk", "closed-loop load natively"), ("go", "building the pacer natively"),
-                      ("taskset", "CPU pinning natively")):
+    pacer_built = (LOADGEN_DIR / "build" / "pacer").exists()
+    for tool, why, needed in (
+            ("taskset", "CPU pinning natively", True),
+            ("go", "building the pacer natively", not pacer_built),
+            ("wrk", "closed-loop load natively", True)):
         found = shutil.which(tool)
-        checks.append(Check(f"tool {tool}", "ok" if found else "warn", found or "not found",
+        status = "ok" if found else "fail" if needed else "warn"
+        checks.append(Check(f"tool {tool}", status, found or "not found",
                             "" if found else f"needed for {why}: apt-get install "
                             + {"go": "golang-go", "taskset": "util-linux"}.get(tool, tool)))
     return checks
@@ -109,11 +116,21 @@ def _machine_checks() -> list[Check]:
     ]
 
 
-def run_checks() -> bool:
-    """Print every check; False if any failed outright."""
+def checks_for(backend: str) -> list[Check]:
+    """The checks of one backend ('docker', 'native' or 'all'), then the machine's."""
+    chosen = []
+    if backend in ("docker", "all"):
+        chosen += _docker_checks()
+    if backend in ("native", "all"):
+        chosen += _toolchain_checks()
+    return [*chosen, *_machine_checks()]
+
+
+def run_checks(backend: str = "all") -> bool:
+    """Print every check; False if anything the backend needs is missing (a 'fail')."""
     started = time.monotonic()
-    checks = [*_docker_checks(), *_toolchain_checks(), *_machine_checks()]
-    table = Table(title="lab.doctor")
+    checks = checks_for(backend)
+    table = Table(title=f"lab.doctor ({backend})")
     for column in ("check", "", "value", "what to do"):
         table.add_column(column)
     marks = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
@@ -122,3 +139,13 @@ def run_checks() -> bool:
     console.print(table)
     console.print(f"[dim]checked in {time.monotonic() - started:.1f} s[/dim]")
     return all(c.status != "fail" for c in checks)
+
+
+def preflight(backend: str) -> None:
+    """Stop in seconds, with the commands that fix it, when the backend lacks a must-have."""
+    missing = [c for c in checks_for(backend) if c.status == "fail"]
+    if missing:
+        raise LabError(f"the {backend} backend cannot run here: "
+                       + "; ".join(f"{c.name}: {c.value}" for c in missing),
+                       hint="; ".join(c.advice for c in missing if c.advice)
+                       + f" (`uv run invoke lab.doctor --backend {backend}` checks again)")

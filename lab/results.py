@@ -40,6 +40,7 @@ def atomic_write(path: Path, text: str, overwrite: bool = True) -> None:
         raise FileExistsError(f"{path} exists and results are never overwritten")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are for sharing
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
@@ -53,6 +54,12 @@ def atomic_write(path: Path, text: str, overwrite: bool = True) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def new_run_id() -> str:

@@ -1,11 +1,16 @@
 """Discover targets: every runtimes/<name>/runtime.toml declares a runtime and its models.
 
-Adding a runtime is adding a folder; nothing here names a runtime.
+Adding a runtime is adding a folder; nothing here names a runtime. Everything the lab
+knows about a target (its kind of concurrency, executors, pool knob, connection cap,
+knob variants per experiment, the sentence explaining its mechanism) comes from that
+file (runtimes/SPEC.md, section 10). LAB_RUNTIMES_PATH adds folders of runtimes kept
+elsewhere (os.pathsep-separated), e.g. a student's own.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +19,13 @@ from lab import IMAGE_NAMESPACE, RUNTIMES_DIR
 from lab.errors import LabError
 
 PYTHON_PLACEHOLDER = "{python}"
+SPEC_HINT = "see runtimes/SPEC.md section 10"
+# How a target runs its handlers (SPEC section 10 explains each).
+KINDS = ("process-per-connection", "process-pool", "thread-per-connection", "thread-pool",
+         "event-loop", "event-loop-per-worker", "m:n-scheduler", "work-stealing")
+POOL_KINDS = ("process-pool", "thread-pool")
+# How it learns that a socket can be read or written.
+READINESS = ("blocking", "select", "poll", "epoll-lt", "epoll-et", "epoll", "io_uring")
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,14 @@ class Runtime:
 
 
 @dataclass(frozen=True)
+class ConnectionCap:
+    """Where a model stops by design; experiments do not run it past this many connections."""
+
+    connections: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Target:
     """One server implementation, named runtime/model."""
 
@@ -48,6 +68,12 @@ class Target:
     command: tuple[str, ...]
     knob_names: tuple[str, ...]
     executors: str | int
+    kind: str
+    readiness: str
+    mechanism: str
+    pool_knob: str | None = None
+    cap: ConnectionCap | None = None
+    variants: dict[str, tuple[dict[str, str], ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -56,6 +82,29 @@ class Target:
     @property
     def knobs(self) -> dict[str, Knob]:
         return {name: self.runtime.knobs[name] for name in self.knob_names}
+
+    @property
+    def is_pool(self) -> bool:
+        """Each worker owns one connection at a time: WORKERS connections are served at once."""
+        return self.kind in POOL_KINDS
+
+    def max_connections(self) -> int | None:
+        return self.cap.connections if self.cap else None
+
+    def serves_all_at_once(self, connections: int) -> bool:
+        """Whether it answers `connections` open connections concurrently by design."""
+        return not self.is_pool and (self.cap is None or self.cap.connections >= connections)
+
+    def variants_for(self, experiment: str) -> tuple[dict[str, str], ...]:
+        """Knob variants an experiment runs besides the target's defaults."""
+        return self.variants.get(experiment, ())
+
+    def facts(self) -> dict[str, object]:
+        """What run.json records about the target, so a report needs no runtime folder."""
+        return {"description": self.description, "kind": self.kind,
+                "readiness": self.readiness, "executors": self.executors,
+                "pool_knob": self.pool_knob, "mechanism": self.mechanism,
+                "max_connections": self.max_connections()}
 
     def command_with(self, python: str) -> list[str]:
         """The model's command, with {python} replaced by an interpreter path."""
@@ -73,12 +122,21 @@ class Target:
         return self.name
 
 
-def _need(table: dict, key: str, kind: type, where: str):
+def _need(table: dict, key: str, kind: type | tuple[type, ...], where: str):
     if key not in table:
-        raise LabError(f"{where}: missing '{key}'", hint="see runtimes/SPEC.md section 10")
+        raise LabError(f"{where}: missing '{key}'", hint=SPEC_HINT)
     value = table[key]
     if not isinstance(value, kind):
-        raise LabError(f"{where}: '{key}' must be a {kind.__name__}, got {value!r}")
+        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise LabError(f"{where}: '{key}' must be a {name}, got {value!r}", hint=SPEC_HINT)
+    return value
+
+
+def _choice(table: dict, key: str, choices: tuple[str, ...], where: str) -> str:
+    value = _need(table, key, str, where)
+    if value not in choices:
+        raise LabError(f"{where}: '{key}' must be one of {', '.join(choices)}, got {value!r}",
+                       hint=SPEC_HINT)
     return value
 
 
@@ -88,9 +146,58 @@ def _argv(value: object, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _variants(table: dict, knob_names: tuple[str, ...], where: str,
+              ) -> dict[str, tuple[dict[str, str], ...]]:
+    variants = {}
+    for experiment, items in table.items():
+        if not (isinstance(items, list) and all(isinstance(v, dict) and v for v in items)):
+            raise LabError(f"{where} variants.{experiment}: expected a list of knob tables, "
+                           f"e.g. [{{ WORKERS = \"2\" }}]", hint=SPEC_HINT)
+        for item in items:
+            unknown = sorted(set(item) - set(knob_names))
+            if unknown:
+                raise LabError(f"{where} variants.{experiment}: {unknown} are not knobs of "
+                               f"this model ({list(knob_names)})")
+        variants[experiment] = tuple({k: str(v) for k, v in item.items()} for item in items)
+    return variants
+
+
+def _cap(m: dict, where: str) -> ConnectionCap | None:
+    if "max_connections" not in m:
+        return None
+    return ConnectionCap(_need(m, "max_connections", int, where),
+                         _need(m, "max_connections_reason", str, where))
+
+
+def _model(runtime: Runtime, model: str, m: dict, where: str) -> Target:
+    knob_names = tuple(m.get("knobs", []))
+    unknown = [k for k in knob_names if k not in runtime.knobs]
+    if unknown:
+        raise LabError(f"{where}: knobs {unknown} are not declared under [knobs]")
+    executors = _need(m, "executors", (str, int), where)
+    if isinstance(executors, str) and executors not in (*knob_names, "connection"):
+        raise LabError(f"{where}: executors must be an integer, 'connection' "
+                       f"or one of its knobs {list(knob_names)}, got {executors!r}")
+    kind = _choice(m, "kind", KINDS, where)
+    pool_knob = m.get("pool_knob")
+    if (pool_knob is not None) != (kind in POOL_KINDS) or (pool_knob and
+                                                           pool_knob not in knob_names):
+        raise LabError(f"{where}: a {kind} model {'needs' if kind in POOL_KINDS else 'has no'} "
+                       "'pool_knob' (one of its knobs)", hint=SPEC_HINT)
+    return Target(
+        runtime=runtime, model=model,
+        description=_need(m, "description", str, where),
+        command=_argv(_need(m, "command", list, where), f"{where} command"),
+        knob_names=knob_names, executors=executors, kind=kind,
+        readiness=_choice(m, "readiness", READINESS, where),
+        mechanism=_need(m, "mechanism", str, where),
+        pool_knob=pool_knob, cap=_cap(m, where),
+        variants=_variants(m.get("variants", {}), knob_names, where))
+
+
 def load_runtime(toml_path: Path) -> tuple[Runtime, list[Target]]:
     """Parse one runtime.toml into its Runtime and Targets, with errors that name the file."""
-    where = str(toml_path.relative_to(toml_path.parent.parent.parent))
+    where = f"{toml_path.parent.name}/runtime.toml"
     try:
         data = tomllib.loads(toml_path.read_text())
     except tomllib.TOMLDecodeError as exc:
@@ -109,35 +216,32 @@ def load_runtime(toml_path: Path) -> tuple[Runtime, list[Target]]:
         build_env={k: str(v) for k, v in data.get("build_env", {}).items()},
         knobs=knobs,
     )
-    targets = []
-    for model, m in _need(data, "models", dict, where).items():
-        mwhere = f"{where} [models.{model}]"
-        knob_names = tuple(m.get("knobs", []))
-        unknown = [k for k in knob_names if k not in knobs]
-        if unknown:
-            raise LabError(f"{mwhere}: knobs {unknown} are not declared under [knobs]")
-        executors = _need(m, "executors", (str, int), mwhere)
-        if isinstance(executors, str) and executors not in (*knob_names, "connection"):
-            raise LabError(f"{mwhere}: executors must be an integer, 'connection' "
-                           f"or one of its knobs {list(knob_names)}, got {executors!r}")
-        targets.append(Target(
-            runtime=runtime,
-            model=model,
-            description=_need(m, "description", str, mwhere),
-            command=_argv(_need(m, "command", list, mwhere), f"{mwhere} command"),
-            knob_names=knob_names,
-            executors=executors,
-        ))
+    targets = [_model(runtime, model, m, f"{where} [models.{model}]")
+               for model, m in _need(data, "models", dict, where).items()]
     return runtime, targets
 
 
-def discover(runtimes_dir: Path = RUNTIMES_DIR) -> list[Target]:
+def runtime_dirs() -> list[Path]:
+    """runtimes/, then every folder of LAB_RUNTIMES_PATH."""
+    extra = [Path(p) for p in os.environ.get("LAB_RUNTIMES_PATH", "").split(os.pathsep) if p]
+    return [RUNTIMES_DIR, *extra]
+
+
+def discover(runtimes_dir: Path | None = None) -> list[Target]:
     """Every target of every runtime folder, sorted by name."""
+    folders = [runtimes_dir] if runtimes_dir else runtime_dirs()
     targets: list[Target] = []
-    for toml_path in sorted(runtimes_dir.glob("*/runtime.toml")):
-        targets.extend(load_runtime(toml_path)[1])
+    seen: dict[str, Path] = {}
+    for folder in folders:
+        for toml_path in sorted(folder.glob("*/runtime.toml")):
+            runtime, found = load_runtime(toml_path)
+            if runtime.name in seen:
+                raise LabError(f"two runtimes are called '{runtime.name}': {seen[runtime.name]} "
+                               f"and {toml_path.parent}", hint="rename one of them")
+            seen[runtime.name] = toml_path.parent
+            targets.extend(found)
     if not targets:
-        raise LabError(f"no runtime.toml found under {runtimes_dir}")
+        raise LabError(f"no runtime.toml found under {', '.join(map(str, folders))}")
     return sorted(targets, key=lambda t: t.name)
 
 

@@ -37,6 +37,9 @@ class Server(Protocol):
 
     def log_tail(self, lines: int = 30) -> str: ...
 
+    def alive(self) -> bool:
+        """Still starting or running (False once it has exited)."""
+
     def host_pid(self) -> int:
         """The server's first process as the host sees it (tests inspect its children)."""
 
@@ -55,6 +58,7 @@ class Server(Protocol):
 class Backend(Protocol):
     name: str
     cpus: CpuSets
+    run_id: str   # the run being measured ("adhoc" outside a run): labels what it starts
 
     def build(self, runtime: Runtime, *, force: bool = False) -> BuildOutcome: ...
 

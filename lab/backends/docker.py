@@ -11,8 +11,7 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import docker
@@ -25,10 +24,10 @@ from lab import IMAGE_NAMESPACE, LOADGEN_DIR, cleanup
 from lab.backends import BuildOutcome, LoadRun
 from lab.backends.docker_base import BASE_IMAGE, ensure_base_image
 from lab.backends.docker_images import PROJECT_LABEL, build_image, context_hash, current_hash
+from lab.backends.serving import serving
 from lab.console import console
 from lab.cpus import CpuSets
-from lab.errors import LabError, ServerStartError
-from lab.probe import free_port, port_in_use, wait_until_ready
+from lab.errors import LabError
 from lab.targets import Runtime, Target
 
 LOADGEN_IMAGE = f"{IMAGE_NAMESPACE}/loadgen"
@@ -116,7 +115,7 @@ class DockerServer:
         self.container.reload()
         return self.container.attrs["State"]["Pid"]  # docker-init; the server is its child
 
-    def running(self) -> bool:
+    def alive(self) -> bool:
         try:
             self.container.reload()
         except NotFound:
@@ -190,20 +189,13 @@ class DockerBackend:
                            hint="run `uv run invoke lab.build`") from None
 
     # -- serving ----------------------------------------------------------------
-    @contextmanager
     def serve(self, target: Target, *, knobs: dict[str, str] | None = None,
               port: int | None = None, ready_timeout: float | None = None,
-              ) -> Iterator[DockerServer]:
-        knobs = {k: str(v) for k, v in (knobs or {}).items()}
-        unknown = sorted(set(knobs) - set(target.knob_names))
-        if unknown:
-            raise LabError(f"{target} has no knobs {unknown}",
-                           hint=f"its knobs are {list(target.knob_names) or 'none'}")
-        if port is None:
-            port = free_port()
-        elif port_in_use(port):
-            raise LabError(f"port {port} is already in use",
-                           hint="stop what listens there (`ss -ltnp`) or pick another --port")
+              ) -> AbstractContextManager[DockerServer]:
+        return serving(self.name, target, knobs, port, ready_timeout or READY_TIMEOUT_SECONDS,
+                       lambda port, knobs: self._start_server(target, port, knobs))
+
+    def _start_server(self, target: Target, port: int, knobs: dict[str, str]) -> DockerServer:
         image = self._image(f"{target.runtime.image_name}:latest")
         container = self.client.containers.create(
             image, command=target.command_with("python3"),
@@ -212,22 +204,12 @@ class DockerBackend:
             cpuset_cpus=self.cpus.server_list, mem_limit=SERVER_MEMORY,
             labels=self.labels("server", target.name), **hardening())
         server = DockerServer(target, container, port, knobs)
-        key = cleanup.register(server.stop)
         try:
             _start(container)
-            timeout = ready_timeout or READY_TIMEOUT_SECONDS
-            if not wait_until_ready(server.host, port, timeout, alive=server.running):
-                status = server.wait_exit(0.5) if not server.running() else None
-                what = (f"exited with status {status}" if status is not None
-                        else f"did not answer /ping within {timeout:.0f} s")
-                raise ServerStartError(
-                    f"{target} {what} (docker, port {port})",
-                    detail=f"--- last lines of its log ---\n{server.log_tail()}",
-                    hint=f"try it by hand: uv run invoke lab.serve {target} --backend docker")
-            yield server
-        finally:
+        except LabError:
             server.stop()
-            cleanup.unregister(key)
+            raise
+        return server
 
     # -- load -------------------------------------------------------------------
     def loadgen_paths(self) -> dict[str, str]:

@@ -17,15 +17,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from lab import LOADGEN_DIR, ROOT, cleanup
 from lab.backends import BuildOutcome, LoadRun
+from lab.backends.serving import serving
 from lab.cpus import CpuSets
-from lab.errors import BuildError, LabError, ServerStartError
-from lab.probe import free_port, port_in_use, wait_until_ready
+from lab.errors import BuildError
 from lab.targets import Runtime, Target
 
 STOP_GRACE_SECONDS = 3.0
@@ -92,6 +91,9 @@ class NativeServer:
     def host_pid(self) -> int:
         return self.proc.pid
 
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -124,8 +126,9 @@ class NativeServer:
 class NativeBackend:
     name = "native"
 
-    def __init__(self, cpus: CpuSets) -> None:
+    def __init__(self, cpus: CpuSets, run_id: str = "adhoc") -> None:
         self.cpus = cpus
+        self.run_id = run_id
         self.log_dir = Path(tempfile.mkdtemp(prefix="lab-native-logs-"))
 
     # -- building ---------------------------------------------------------------
@@ -161,21 +164,14 @@ class NativeBackend:
         return BuildOutcome("loadgen", time.monotonic() - started)
 
     # -- serving ----------------------------------------------------------------
-    @contextmanager
     def serve(self, target: Target, *, knobs: dict[str, str] | None = None,
               port: int | None = None, ready_timeout: float | None = None,
-              ) -> Iterator[NativeServer]:
-        knobs = {k: str(v) for k, v in (knobs or {}).items()}
-        unknown = sorted(set(knobs) - set(target.knob_names))
-        if unknown:
-            raise LabError(f"{target} has no knobs {unknown}",
-                           hint=f"its knobs are {list(target.knob_names) or 'none'}")
+              ) -> AbstractContextManager[NativeServer]:
+        return serving(self.name, target, knobs, port, ready_timeout or READY_TIMEOUT_SECONDS,
+                       lambda port, knobs: self._start(target, port, knobs))
+
+    def _start(self, target: Target, port: int, knobs: dict[str, str]) -> NativeServer:
         host = "127.0.0.1"
-        if port is None:
-            port = free_port(host)
-        elif port_in_use(port, host):
-            raise LabError(f"port {port} is already in use",
-                           hint="stop what listens there (`ss -ltnp`) or pick another --port")
         log_path = self.log_dir / f"{target.name.replace('/', '-')}-{port}.log"
         argv = ["taskset", "-c", self.cpus.server_list, *target.command_with(sys.executable)]
         with open(log_path, "wb") as log:
@@ -184,22 +180,7 @@ class NativeBackend:
                                     stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True,
                                     preexec_fn=_prepare_child)
-        server = NativeServer(target, proc, host, port, knobs, log_path)
-        key = cleanup.register(server.stop)
-        try:
-            timeout = ready_timeout or READY_TIMEOUT_SECONDS
-            if not wait_until_ready(host, port, timeout, alive=lambda: proc.poll() is None):
-                status = proc.poll()
-                what = (f"exited with status {status}" if status is not None
-                        else f"did not answer /ping within {timeout:.0f} s")
-                raise ServerStartError(
-                    f"{target} {what} (native, port {port})",
-                    detail=f"--- last lines of its log ({log_path}) ---\n{server.log_tail()}",
-                    hint=f"try it by hand: uv run invoke lab.serve {target} --backend native")
-            yield server
-        finally:
-            server.stop()
-            cleanup.unregister(key)
+        return NativeServer(target, proc, host, port, knobs, log_path)
 
     # -- load -------------------------------------------------------------------
     def loadgen_paths(self) -> dict[str, str]:

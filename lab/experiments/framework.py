@@ -1,4 +1,5 @@
-"""What every experiment shares: sessions of points, the measuring loop, resume, progress.
+"""What every experiment shares: the Experiment base class, sessions of points, the
+measuring loop, resume and progress. EXPERIMENTS.md is the protocol in prose.
 
 A *session* is one server start (target x knob variant x repetition); its *points* are
 the measurements taken while it runs (e.g. one per concurrency level). Sessions of
@@ -11,12 +12,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.progress import Progress, TaskID
 
+from analysis.content import Concept, Headline, ScoreColumn, Section
 from lab.backends import Backend, Server
 from lab.console import console, progress, warn
 from lab.errors import LabError
@@ -24,7 +27,9 @@ from lab.probe import ping
 from lab.results import Run
 from lab.targets import Target
 
-PROFILES = ("quick", "standard", "full")
+if TYPE_CHECKING:  # analysis of results loads pandas and matplotlib: only when reporting
+    from analysis.load import RunData
+    from analysis.palette import Figure, Style
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,13 @@ class Session:
     repetition: int
     points: tuple[Point, ...]
 
+    @classmethod
+    def of(cls, target: Target, knobs: Mapping[str, str], repetition: int,
+           points: Sequence[Point]) -> Session:
+        """A session named after its knobs ('default' without any)."""
+        variant = ",".join(f"{k}={v}" for k, v in knobs.items()) or "default"
+        return cls(target, variant, tuple(knobs.items()), repetition, tuple(points))
+
     @property
     def knob_dict(self) -> dict[str, str]:
         return dict(self.knobs)
@@ -69,19 +81,46 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.=-]+", "_", text).strip("_")
 
 
-class Spec(Protocol):
-    repetitions: int
+class Experiment:
+    """One experiment, in one package under lab/experiments (or LAB_EXPERIMENTS_PATH).
 
+    Measuring: profiles (quick, standard, full) -> sessions -> measure(ctx, point), which
+    adds tidy rows and raw files. Analysing (from the results folder alone): section(),
+    scorecard(), overview(), headline. See EXPERIMENTS.md.
+    """
 
-class Experiment(Protocol):
-    name: str
-    title: str
-    profiles: Mapping[str, Spec]
+    name: ClassVar[str]
+    title: ClassVar[str]
+    order: ClassVar[int] = 100          # place in lab.all and in the report
+    profiles: ClassVar[Mapping[str, Any]]
+    concept: ClassVar[Concept]
+    flags: ClassVar[Mapping[str, str]] = {}   # flag -> what it means, for the report
+    headline: ClassVar[Headline] = Headline(())
+    story_rank: ClassVar[int | None] = None  # lowest rank: its overview() leads the report
 
-    def sessions(self, spec: Spec, targets: Sequence[Target]) -> list[Session]: ...
+    # -- measuring ----------------------------------------------------------------
+    def sessions(self, spec: Any, targets: Sequence[Target]) -> list[Session]:
+        raise NotImplementedError
+
+    def start(self, backend: Backend, session: Session) -> AbstractContextManager[Server]:
+        """What a session runs against; by default the target's server with its knobs."""
+        return backend.serve(session.target, knobs=session.knob_dict)
 
     def measure(self, ctx: Context, point: Point) -> None:
         """Measure one point, adding tidy rows (ctx.row) and raw outputs (ctx.raw)."""
+        raise NotImplementedError
+
+    # -- analysing ----------------------------------------------------------------
+    def section(self, run: RunData, palette: dict[str, Style]) -> Section:
+        """Figures, findings and tables of this experiment in a run (which has data)."""
+        raise NotImplementedError
+
+    def scorecard(self, run: RunData) -> list[ScoreColumn]:
+        return []
+
+    def overview(self, run: RunData, palette: dict[str, Style]) -> Figure | None:
+        """The one figure that tells this experiment's story at a glance (or None)."""
+        return None
 
 
 @dataclass
@@ -89,7 +128,7 @@ class Context:
     """What a measurement needs, and where its rows go."""
 
     experiment: Experiment
-    spec: Spec
+    spec: Any
     backend: Backend
     run: Run
     session: Session
@@ -118,13 +157,12 @@ class Context:
                                  f"{self.session.point_key(point)}.{suffix}", text)
 
 
-def interleave(targets: Sequence[Target], repetitions: int) -> list[tuple[int, Target]]:
+def interleave(targets: Sequence[Target], repetitions: int) -> Iterator[tuple[int, Target]]:
     """Repetition-major order, rotating the start so no target is always first."""
-    order = []
     for rep in range(repetitions):
         shift = rep % max(1, len(targets))
-        order += [(rep, t) for t in [*targets[shift:], *targets[:shift]]]
-    return order
+        for target in [*targets[shift:], *targets[:shift]]:
+            yield rep, target
 
 
 @dataclass
@@ -138,7 +176,7 @@ class Outcome:
 class _Runner:
     """Runs the sessions of one experiment into a run folder, showing progress."""
 
-    def __init__(self, experiment: Experiment, spec: Spec, backend: Backend, run: Run,
+    def __init__(self, experiment: Experiment, spec: Any, backend: Backend, run: Run,
                  bar: Progress, task: TaskID) -> None:
         self.experiment, self.spec, self.backend, self.run = experiment, spec, backend, run
         self.bar, self.task = bar, task
@@ -163,7 +201,7 @@ class _Runner:
             return
         target = session.target
         try:
-            with self.backend.serve(target, knobs=session.knob_dict) as server:
+            with self.experiment.start(self.backend, session) as server:
                 info = fetch_info(server)
                 self.outcome.target_info.setdefault(target.name, {
                     "runtime_version": info.get("version"), "info": info,
@@ -202,13 +240,18 @@ class _Runner:
         self.bar.advance(self.task)
 
 
-def run_experiment(experiment: Experiment, profile: str, targets: Sequence[Target],
-                   backend: Backend, run: Run) -> Outcome:
-    """Measure every point not already in run; failures are recorded and the run goes on."""
+def spec_of(experiment: Experiment, profile: str) -> Any:
+    """The experiment's spec for a profile; LabError naming the choices otherwise."""
     if profile not in experiment.profiles:
         raise LabError(f"{experiment.name} has no profile '{profile}'",
                        hint=f"choose one of {', '.join(experiment.profiles)}")
-    spec = experiment.profiles[profile]
+    return experiment.profiles[profile]
+
+
+def run_experiment(experiment: Experiment, profile: str, targets: Sequence[Target],
+                   backend: Backend, run: Run) -> Outcome:
+    """Measure every point not already in run; failures are recorded and the run goes on."""
+    spec = spec_of(experiment, profile)
     sessions = experiment.sessions(spec, targets)
     total = sum(len(s.points) for s in sessions)
     with progress() as bar:

@@ -15,14 +15,19 @@ from pathlib import Path
 
 import pytest
 
+from lab.targets import discover
 from tests.conformance.rawhttp import Connection
 
 PAST_FD_SETSIZE = 1100  # client connections: the server's descriptors pass 1024
 FORKED_CONNECTIONS = 10_000
-# Targets that serve every open connection at once (pool models serve WORKERS at a time).
-ALL_AT_ONCE = ("python/poll", "python/epoll-lt", "python/epoll-et", "python/asyncio",
-               "python/uvloop", "python/threaded", "node/event-loop", "go/goroutines",
-               "rust/tokio", "rust/tokio-current-thread")
+# Which targets each promise applies to, from their runtime.toml facts.
+TARGETS = discover()
+SELECT = tuple(t.name for t in TARGETS if t.readiness == "select")
+FORK = tuple(t.name for t in TARGETS if t.kind == "process-per-connection")
+# Targets that serve every open connection at once (pool models serve WORKERS at a time;
+# fork has its own, larger test below).
+ALL_AT_ONCE = tuple(t.name for t in TARGETS if t.serves_all_at_once(PAST_FD_SETSIZE)
+                    and t.name not in FORK)
 
 
 @pytest.fixture
@@ -48,7 +53,7 @@ def _ping(sock: socket.socket) -> bytes:
         return b""
 
 
-@pytest.mark.targets("python/select")
+@pytest.mark.targets(*SELECT)
 def test_select_closes_connections_past_fd_setsize_and_keeps_serving(
         fresh_server, many_descriptors) -> None:
     with fresh_server() as server:
@@ -104,7 +109,7 @@ def _zombie_descendants(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.targets("python/fork")
+@pytest.mark.targets(*FORK)
 def test_fork_reaps_every_child(fresh_server) -> None:
     def one_connection(_: int) -> int:
         with Connection(server.host, server.port) as conn:

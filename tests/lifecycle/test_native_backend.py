@@ -27,11 +27,17 @@ toolchain = ["true"]
 description = "exits at once with a message"
 command = ["{python}", "-c", "import sys; print('cannot bind: toy failure'); sys.exit(3)"]
 executors = 1
+kind = "event-loop"
+readiness = "blocking"
+mechanism = "a test server"
 
 [models.silent]
 description = "runs but never answers"
 command = ["{python}", "-c", "import time; time.sleep(60)"]
 executors = 1
+kind = "event-loop"
+readiness = "blocking"
+mechanism = "a test server"
 
 [models.family]
 description = "a parent with a child, both ignoring SIGTERM"
@@ -41,6 +47,9 @@ signal.signal(signal.SIGTERM, signal.SIG_IGN)
 os.fork()
 time.sleep(60)''']
 executors = 1
+kind = "event-loop"
+readiness = "blocking"
+mechanism = "a test server"
 """
 
 
@@ -82,7 +91,7 @@ def test_a_server_that_never_answers_times_out_and_is_stopped(backend, toy) -> N
 
 def test_children_ignoring_sigterm_are_killed_with_their_group(backend, toy, monkeypatch) -> None:
     monkeypatch.setattr("lab.backends.native.STOP_GRACE_SECONDS", 0.5)
-    monkeypatch.setattr("lab.backends.native.wait_until_ready", lambda *a, **k: True)
+    monkeypatch.setattr("lab.backends.serving.wait_until_ready", lambda *a, **k: True)
     with backend.serve(toy["family"]) as server:
         time.sleep(0.3)
         group = [int(p) for p in os.listdir("/proc") if p.isdigit()

@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+from lab.experiments import registry
 from lab.results import open_run
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -37,3 +38,6 @@ def add_tokio_failure(folder: Path, detail: str = "") -> None:
     open_run(folder.name, folder.parent).save_failure("blocking", "rust_tokio_default_r0", {
         "target": "rust/tokio", "variant": "default", "repetition": 0,
         "reason": "server stopped answering after phase=inline", "detail": detail, "at": 0})
+
+# Every registered experiment: what the report and lab.compare analyse a run with.
+EXPERIMENTS = list(registry().values())

@@ -8,7 +8,7 @@ from rich.console import Console
 
 from analysis.compare import SINGLE, compare_aggregates, compare_runs, render_comparison
 from analysis.stats import aggregate
-from tests.report.runs import QUICK_RUN, SWEEP_RUN
+from tests.report.runs import EXPERIMENTS, QUICK_RUN, SWEEP_RUN
 
 
 def _rendered(df: pd.DataFrame) -> str:
@@ -18,7 +18,7 @@ def _rendered(df: pd.DataFrame) -> str:
 
 
 def test_a_single_repetition_is_never_judged() -> None:
-    df = compare_runs(QUICK_RUN, SWEEP_RUN)
+    df = compare_runs(QUICK_RUN, SWEEP_RUN, EXPERIMENTS)
     assert df.attrs == {"run_a": QUICK_RUN.name, "run_b": SWEEP_RUN.name}
     both = df[df["n_a"].notna() & df["n_b"].notna()]
     assert not both.empty
@@ -39,13 +39,13 @@ def test_a_single_repetition_is_never_judged() -> None:
 
 
 def test_measurements_of_one_run_only_are_kept_and_labelled() -> None:
-    df = compare_runs(QUICK_RUN, SWEEP_RUN)
+    df = compare_runs(QUICK_RUN, SWEEP_RUN, EXPERIMENTS)
     assert set(df.loc[df["experiment"] == "blocking", "change"]) == {"only in A"}
     assert "only in B" in set(df.loc[df["parameters"].str.contains("connections=16"), "change"])
 
 
 def test_a_run_compared_with_itself_is_within_noise() -> None:
-    df = compare_runs(SWEEP_RUN, SWEEP_RUN)
+    df = compare_runs(SWEEP_RUN, SWEEP_RUN, EXPERIMENTS)
     assert set(df["change"]) == {"within noise"}
     assert df["ratio"].dropna().eq(1.0).all()
 
@@ -72,7 +72,7 @@ def test_change_is_judged_against_each_runs_spread(a: list[float], b: list[float
 
 
 def test_the_terminal_table_is_readable() -> None:
-    text = _rendered(compare_runs(QUICK_RUN, SWEEP_RUN))
+    text = _rendered(compare_runs(QUICK_RUN, SWEEP_RUN, EXPERIMENTS))
     assert f"A = {QUICK_RUN.name}" in text and "[min-max]" in text
     assert SINGLE in text
     assert "requests_per_s (req/s)" in text
@@ -81,5 +81,5 @@ def test_the_terminal_table_is_readable() -> None:
 
 
 def test_an_empty_comparison_says_so() -> None:
-    df = compare_runs(SWEEP_RUN, SWEEP_RUN).iloc[0:0]
+    df = compare_runs(SWEEP_RUN, SWEEP_RUN, EXPERIMENTS).iloc[0:0]
     assert "Nothing to compare" in _rendered(df)

@@ -12,19 +12,19 @@ import re
 import pandas as pd
 import pytest
 
-from analysis.findings import (
-    BLOCKED,
-    ISOLATED,
-    PARTLY,
-    blocking_findings,
-    blocking_verdicts,
-    sweep_findings,
-    verdict,
-)
 from analysis.load import load_run
 from analysis.quality import flag_findings
 from analysis.stats import aggregate, coverage, fmt
-from lab.theory import blocked_percentiles
+from lab.experiments.blocking.findings import blocking_findings
+from lab.experiments.blocking.theory import blocked_percentiles
+from lab.experiments.blocking.verdicts import (
+    BLOCKED,
+    ISOLATED,
+    PARTLY,
+    blocking_verdicts,
+    verdict,
+)
+from lab.experiments.sweep.findings import sweep_findings
 from tests.report.runs import QUICK_RUN, SWEEP_RUN, copy_run
 
 NUMBER = re.compile(r"(?<![A-Za-z_.\d])\d[\d,]*(?:\.\d+)?")  # not the 99 of p99
@@ -72,7 +72,7 @@ def test_blocking_findings_quote_the_measured_p99s() -> None:
     raw = csv(QUICK_RUN, "blocking")
     ping = raw[raw["stream"] == "ping"]
     blocked = blocked_percentiles(100, 2.0, 1, (99,))[99]
-    per_target = [f for f in blocking_findings(aggregate(load_run(QUICK_RUN).table("blocking")))
+    per_target = [f for f in blocking_findings(aggregate(load_run(QUICK_RUN).table("blocking")), {})
                   if f.values]
     assert {f.text.split(":")[0] for f in per_target} == {"go/goroutines", "node/event-loop",
                                                           "rust/tokio"}

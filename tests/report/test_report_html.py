@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.report import write_report
-from tests.report.runs import QUICK_RUN, SWEEP_RUN, add_tokio_failure, copy_run
+from tests.report.runs import EXPERIMENTS, QUICK_RUN, SWEEP_RUN, add_tokio_failure, copy_run
 
 MAX_REPORT_BYTES = 5 * 2**20
 
@@ -34,7 +34,7 @@ def images(page) -> list[dict]:
 
 @pytest.fixture
 def quick_report(tmp_path: Path) -> Path:
-    return write_report(QUICK_RUN, reports_dir=tmp_path / "reports")
+    return write_report(QUICK_RUN, EXPERIMENTS, reports_dir=tmp_path / "reports")
 
 
 def test_one_self_contained_file_and_a_latest_link(quick_report: Path, tmp_path: Path) -> None:
@@ -46,7 +46,8 @@ def test_one_self_contained_file_and_a_latest_link(quick_report: Path, tmp_path:
     assert quick_report.stat().st_size < MAX_REPORT_BYTES
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert "<script src" not in html and "@import" not in html and "url(http" not in html
-    assert html.count("data:image/png;base64,") == 5
+    assert html.count("data:image/png;base64,") == 6  # 5 figures + the overview
+    assert quick_report.stat().st_mode & 0o044 == 0o044  # readable by others (umask 022)
 
 
 def test_the_report_opens_cleanly_in_chromium(browser, quick_report: Path) -> None:
@@ -55,15 +56,17 @@ def test_the_report_opens_cleanly_in_chromium(browser, quick_report: Path) -> No
         assert errors == []
         assert all(url.startswith(("file://", "data:")) for url in requests), requests
         shown = images(page)
-        assert len(shown) == 5
+        assert len(shown) == 6
         for image in shown:
             assert image["complete"] and image["w"] > 0
             assert len(image["alt"]) > 40
-        summary = page.inner_text("#summary")
-        assert "node/event-loop: /ping p99 rose from 5.7 ms to 101 ms" in summary
-        assert "go/goroutines" in summary and "partly isolated" in summary
-        assert "rust/tokio was fastest with 85,963 req/s" in summary
-        assert page.locator("h2#summary-h").is_visible()
+        blocking = page.inner_text("#exp-blocking")
+        assert "node/event-loop: /ping p99 rose from 5.7 ms to 101 ms" in blocking
+        assert "go/goroutines" in blocking and "partly isolated" in blocking
+        assert "rust/tokio was fastest with 85,963 req/s" in page.inner_text("#exp-sweep")
+        scorecard = page.inner_text("#scorecard table")
+        assert "85,963 req/s" in scorecard and "blocked" in scorecard
+        assert page.locator("#scorecard figure.story img").is_visible()
         environment = page.inner_text("#environment")
         meta = json.loads((QUICK_RUN / "run.json").read_text())
         for expected in (meta["git"]["commit"], meta["machine"]["cpu_model"], "go1.26.8",
@@ -73,7 +76,7 @@ def test_the_report_opens_cleanly_in_chromium(browser, quick_report: Path) -> No
         assert "late-dispatch" in failures and "rust/tokio" in failures
         for experiment in ("sweep", "blocking"):
             section = page.locator(f"#exp-{experiment}")
-            assert section.locator(".concept").is_visible()
+            assert section.locator(".concept summary").is_visible()
             assert section.locator("table").count() >= 1
     finally:
         page.close()
@@ -82,6 +85,7 @@ def test_the_report_opens_cleanly_in_chromium(browser, quick_report: Path) -> No
 def test_tables_sort_when_a_heading_is_clicked(browser, quick_report: Path) -> None:
     page, errors, _ = open_report(browser, quick_report)
     try:
+        page.locator("#exp-sweep details.tables summary").click()
         table = page.locator("#exp-sweep table").first
         column = [t.strip() for t in table.locator("thead th").all_inner_texts()].index("req/s")
 
@@ -101,15 +105,15 @@ def test_tables_sort_when_a_heading_is_clicked(browser, quick_report: Path) -> N
 
 def test_a_second_run_renders_and_becomes_latest(browser, tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    write_report(QUICK_RUN, reports_dir=reports)
-    second = write_report(SWEEP_RUN, reports_dir=reports)
+    write_report(QUICK_RUN, EXPERIMENTS, reports_dir=reports)
+    second = write_report(SWEEP_RUN, EXPERIMENTS, reports_dir=reports)
     assert (reports / "latest").resolve() == second.parent.resolve()
     page, errors, _ = open_report(browser, second)
     try:
         assert errors == []
         assert all(i["w"] > 0 for i in images(page)) and len(images(page)) == 3
-        assert "the lead is beyond noise" in page.inner_text("#summary")
-        assert "n/a (1 repetition)" not in page.inner_text("#exp-sweep table")
+        assert "the lead is beyond noise" in page.inner_text("#exp-sweep")
+        assert "n/a (1 repetition)" not in page.locator("#exp-sweep table").first.text_content()
     finally:
         page.close()
 
@@ -129,7 +133,7 @@ def test_failures_gaps_and_unknown_experiments_are_shown(browser, tmp_path: Path
                       experiments=["sweep", "blocking", "parallel"])
     _unknown_experiment(folder)
     add_tokio_failure(folder, detail="thread 'main' panicked")
-    path = write_report(folder, reports_dir=tmp_path / "reports")
+    path = write_report(folder, EXPERIMENTS, reports_dir=tmp_path / "reports")
     page, errors, _ = open_report(browser, path)
     try:
         assert errors == []
@@ -139,9 +143,9 @@ def test_failures_gaps_and_unknown_experiments_are_shown(browser, tmp_path: Path
         assert "blocking: rust/tokio failed 1 time(s): server stopped answering" in problems
         assert "parallel: no results in this run" in problems
         assert "No results for parallel" in page.inner_text("#exp-parallel")
-        generic = page.inner_text("#exp-threadpool")
+        generic = page.locator("#exp-threadpool").text_content()
         assert "pool_size=4" in generic and "requests_per_s" in generic
-        assert "python/select" in page.inner_text("#summary table")
+        assert "build failed: no python3" in page.inner_text("#scorecard table")
     finally:
         page.close()
 
@@ -152,11 +156,11 @@ def test_a_run_with_no_data_still_renders(browser, tmp_path: Path) -> None:
     (folder / "run.json").write_text(json.dumps({
         "schema_version": 1, "run_id": folder.name, "status": "running", "experiments": [],
         "targets": {}}))
-    path = write_report(folder, reports_dir=tmp_path / "reports")
+    path = write_report(folder, EXPERIMENTS, reports_dir=tmp_path / "reports")
     page, errors, _ = open_report(browser, path)
     try:
         assert errors == []
-        assert "no experiments and no result tables" in page.inner_text("#summary")
+        assert "nothing to score yet" in page.inner_text("#scorecard")
         assert page.locator("#environment").is_visible()
     finally:
         page.close()
@@ -166,6 +170,33 @@ def test_a_table_of_an_unexpected_shape_falls_back_to_generic(tmp_path: Path) ->
     folder = copy_run(SWEEP_RUN, tmp_path)
     frame = pd.read_csv(folder / "sweep.csv")
     frame.drop(columns=["connections"]).to_csv(folder / "sweep.csv", index=False)
-    html = write_report(folder, reports_dir=tmp_path / "reports").read_text()
-    assert "The dedicated analysis of sweep failed on this data" in html
+    html = write_report(folder, EXPERIMENTS, reports_dir=tmp_path / "reports").read_text()
+    assert "The analysis of sweep failed on this data" in html
     assert "endpoint=/ping" in html
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)])
+def test_the_first_screen_is_the_scorecard_and_the_story(browser, quick_report: Path,
+                                                         tmp_path: Path, width: int,
+                                                         height: int) -> None:
+    """What a reader sees before scrolling: the scorecard (and on a wide screen, the story
+    figure beside it). The screenshots are kept for a person to look at."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    try:
+        page.goto(quick_report.as_uri())
+        shot = tmp_path / f"first-screen-{width}x{height}.png"
+        page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 10_000
+        table = page.locator("#scorecard table").bounding_box()
+        limit = 200 if width >= 1000 else height / 2
+        assert table and table["y"] < limit, "the scorecard starts near the top"
+        if width >= 1000:
+            story = page.locator("#scorecard figure.story img").bounding_box()
+            assert story and story["y"] < height and story["x"] > table["x"] + 300
+            assert table["y"] + table["height"] < height * 1.1
+        cells = page.locator("#scorecard td.level-bad, #scorecard td.level-good").count()
+        assert cells >= 4, "verdicts are coloured"
+        # No horizontal scrolling of the page itself, even on a phone.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    finally:
+        page.close()

@@ -11,6 +11,7 @@ import pytest
 from lab import ROOT
 from lab.errors import LabError
 from lab.results import atomic_write, create_run, open_run
+from lab.targets import discover
 
 SCHEMA = json.loads((ROOT / "lab" / "run.schema.json").read_text())
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -25,7 +26,8 @@ def results_dir(tmp_path: Path, monkeypatch) -> Path:
 def new_run():
     return create_run(["invoke", "lab.sweep"], backend={"backend": "native", "cpus": {}},
                       cpus={"server": "1", "load": "0"}, profile="quick",
-                      experiments=["sweep"], targets={"go/goroutines": {}})
+                      experiments=["sweep"],
+                      targets={t.name: {"facts": t.facts()} for t in discover()})
 
 
 def test_a_new_run_json_follows_the_schema(results_dir: Path) -> None:

@@ -25,12 +25,22 @@ description = "one loop"
 command = ["{python}", "-m", "toy"]
 knobs = []
 executors = 1
+kind = "event-loop"
+readiness = "select"
+mechanism = "one thread runs every handler"
+max_connections = 1024
+max_connections_reason = "FD_SETSIZE"
 
 [models.pool]
 description = "a pool"
 command = ["./pool"]
 knobs = ["WORKERS"]
 executors = "WORKERS"
+kind = "process-pool"
+pool_knob = "WORKERS"
+readiness = "blocking"
+mechanism = "each worker owns a connection"
+variants = { blocking = [{ WORKERS = "2" }] }
 """
 
 
@@ -51,6 +61,12 @@ def test_a_runtime_folder_becomes_targets(tmp_path: Path) -> None:
     assert pool.knobs["WORKERS"].description == "workers"
     assert loop.executors_for({}) == 1
     assert pool.executors_for({"WORKERS": 4}) == 4
+    assert (loop.kind, loop.readiness, loop.max_connections()) == ("event-loop", "select", 1024)
+    assert pool.is_pool and pool.pool_knob == "WORKERS" and not pool.serves_all_at_once(2)
+    assert loop.serves_all_at_once(1000) and not loop.serves_all_at_once(1100)
+    assert pool.variants_for("blocking") == ({"WORKERS": "2"},)
+    assert pool.variants_for("sweep") == ()
+    assert loop.facts()["mechanism"] == "one thread runs every handler"
 
 
 @pytest.mark.parametrize(("broken", "message"), [
@@ -59,6 +75,10 @@ def test_a_runtime_folder_becomes_targets(tmp_path: Path) -> None:
     ("executors = 1\n", "executors must be"),
     ('command = ["./pool"]', "expected a non-empty list"),
     ("[models.loop]", "not valid TOML"),
+    ('kind = "event-loop"', "'kind' must be one of"),
+    ('pool_knob = "WORKERS"\n', "needs 'pool_knob'"),
+    ('variants = { blocking = [{ WORKERS = "2" }] }', "are not knobs of this model"),
+    ('max_connections_reason = "FD_SETSIZE"', "missing 'max_connections_reason'"),
 ])
 def test_a_broken_runtime_toml_names_the_problem(tmp_path: Path, broken: str,
                                                  message: str) -> None:
@@ -68,25 +88,38 @@ def test_a_broken_runtime_toml_names_the_problem(tmp_path: Path, broken: str,
         "executors = 1\n": 'executors = "many"\n',
         'command = ["./pool"]': "command = []",
         "[models.loop]": "[models.loop",
+        'kind = "event-loop"': 'kind = "magic"',
+        'pool_knob = "WORKERS"\n': "",
+        'variants = { blocking = [{ WORKERS = "2" }] }': 'variants = { blocking = [{ NOPE = "2" }] }',
+        'max_connections_reason = "FD_SETSIZE"': "",
     }
     text = VALID.replace(broken, replacements[broken], 1)
     with pytest.raises(LabError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_runtime(write_runtime(tmp_path, text) / "toy" / "runtime.toml")
 
 
-DESIGN_TARGETS = {
-    "node/event-loop", "node/cluster", "go/goroutines", "rust/tokio",
-    "rust/tokio-current-thread", "python/fork", "python/prefork", "python/threaded",
-    "python/threadpool", "python/select", "python/poll", "python/epoll-lt", "python/epoll-et",
-    "python/asyncio", "python/uvloop"}
-
-
-def test_the_repository_declares_every_design_target() -> None:
-    assert {t.name for t in discover()} == DESIGN_TARGETS
-    for target in discover():
-        assert target.description and target.command
+def test_every_runtime_folder_is_complete() -> None:
+    """Whatever runtimes exist: each declares its facts, a Dockerfile and a README."""
+    targets = discover()
+    assert len({t.runtime.name for t in targets}) >= 4
+    for target in targets:
+        assert target.description and target.command and target.mechanism
         assert (target.runtime.folder / "Dockerfile").exists(), target.runtime.name
         assert (target.runtime.folder / "README.md").exists(), target.runtime.name
+
+
+def test_extra_runtime_folders_join_discovery(tmp_path: Path, monkeypatch) -> None:
+    extra = write_runtime(tmp_path, VALID)
+    monkeypatch.setenv("LAB_RUNTIMES_PATH", str(extra))
+    names = {t.name for t in discover()}
+    assert {"toy/loop", "toy/pool"} <= names and "go/goroutines" in names
+
+
+def test_two_runtimes_of_one_name_are_refused(tmp_path: Path, monkeypatch) -> None:
+    extra = write_runtime(tmp_path, VALID.replace('name = "toy"', 'name = "go"'))
+    monkeypatch.setenv("LAB_RUNTIMES_PATH", str(extra))
+    with pytest.raises(LabError, match="two runtimes are called 'go'"):
+        discover()
 
 
 def test_select_by_runtime_target_and_list() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.theory import blocked_percentiles, blocked_share
+from lab.experiments.blocking.theory import blocked_percentiles, blocked_share
 
 
 def test_one_loop_blocked_100ms_twice_a_second() -> None:

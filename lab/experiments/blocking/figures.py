@@ -11,18 +11,17 @@ import pandas as pd
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
+from analysis.content import label
 from analysis.load import RunData, read_pacer
-from analysis.palette import PHASES, Figure, embed, setup
+from analysis.palette import Figure, embed, setup
 from analysis.stats import fmt, select
 
+PHASES = {"baseline": ("#546E7A", "o", "-"), "inline": ("#C62828", "s", "--"),
+          "offload": ("#2E7D32", "^", ":")}
 TIMELINE_PHASES = ("inline", "offload")
 PERCENTILES = (("p50", 50), ("p90", 90), ("p99", 99), ("p99_9", 99.9))
 BURST_STYLE = {"facecolor": "#FFCC80", "alpha": 0.55, "edgecolor": "#E65100", "hatch": "//",
                "linewidth": 0}
-
-
-def _label(target: str, variant: str) -> str:
-    return target if variant == "default" else f"{target} ({variant})"
 
 
 def _slug(text: str) -> str:
@@ -90,7 +89,7 @@ def timeline_figure(run: RunData) -> Figure | None:
             else:
                 _draw(ax, records, top)
             ax.set_ylim(0, top * 1.08)
-            ax.set_title(f"{_label(target, variant)}: {phase}", loc="left", fontsize=9)
+            ax.set_title(f"{label(target, variant)}: {phase}", loc="left", fontsize=9)
             if col == 0:
                 ax.set_ylabel("/ping latency (ms)")
     for ax in axes[-1]:
@@ -104,7 +103,7 @@ def timeline_figure(run: RunData) -> Figure | None:
     fig.legend(handles=handles, loc="upper center", ncol=3, frameon=False,
                bbox_to_anchor=(0.5, 1.0))
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
-    names = ", ".join(_label(t, v) for t, v in sorted(panels))
+    names = ", ".join(label(t, v) for t, v in sorted(panels))
     return Figure(
         "Blocking timelines", embed(fig),
         f"Scatter plots, one row per target ({names}), left inline and right offload=1: each "
@@ -155,7 +154,7 @@ def percentile_figure(agg: pd.DataFrame) -> Figure | None:
         ax.set_yscale("symlog", linthresh=1.0)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: fmt(y, "ms")))
         ax.set_xticks(x, ["p50", "p90", "p99", "p99.9"])
-        ax.set_title(_label(target, variant), fontsize=9)
+        ax.set_title(label(target, variant), fontsize=9)
         ax.set_xlabel("percentile of /ping latency")
         if index % cols == 0:
             ax.set_ylabel("latency (ms, linear below 1)")
@@ -166,7 +165,7 @@ def percentile_figure(agg: pd.DataFrame) -> Figure | None:
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))
     return Figure(
         "Blocking percentiles", embed(fig),
-        f"Small line charts, one per target ({', '.join(_label(t, v) for t, v in keys)}): "
+        f"Small line charts, one per target ({', '.join(label(t, v) for t, v in keys)}): "
         "/ping latency in ms at p50, p90, p99 and p99.9 for baseline (circles, solid), inline "
         "/cpu (squares, dashed) and offload=1 (triangles, dotted), with the theoretical "
         "latency of a fully blocking server with the target's executors (x, dash-dot).",

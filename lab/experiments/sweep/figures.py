@@ -7,32 +7,20 @@ colour: x = requests failed, ring = the load generator was the bottleneck.
 
 from __future__ import annotations
 
-import math
-
 import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.ticker import FuncFormatter
 
-from analysis.findings import comparison_level
+from analysis.content import label
 from analysis.palette import FAMILIES, Figure, Style, embed, family, setup
+from analysis.plots import compact, log_count_axis, minor_ms
 from analysis.stats import fmt
+from lab.experiments.sweep.findings import comparison_level
 
 SWEEP_METRICS = (("requests_per_s", "requests/s (req/s)", False),
                  ("latency_p99", "p99 latency (ms, log scale)", True))
 OVERLAYS = (("errors", "x", "requests failed (errors)"),
             ("generator-bound", "o", "load generator saturated"))
-
-
-def _label(target: str, variant: str) -> str:
-    return target if variant == "default" else f"{target} ({variant})"
-
-
-def _connections_axis(ax: plt.Axes, levels: list[int]) -> None:
-    ax.set_xscale("log")
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xticks(levels)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
-    ax.set_xlabel("connections (log scale)")
 
 
 def _line(ax: plt.Axes, rows: pd.DataFrame, style: Style, label: str) -> set[str]:
@@ -56,18 +44,6 @@ def _line(ax: plt.Axes, rows: pd.DataFrame, style: Style, label: str) -> set[str
     return drawn
 
 
-def _minor_ms(y: float, _: object = None) -> str:
-    """Label only the 2s and 5s between decades, so a log axis stays legible."""
-    if y <= 0:
-        return ""
-    lead = round(y / 10 ** math.floor(math.log10(y)))
-    return fmt(y, "ms") if lead in (2, 5) else ""
-
-
-def _compact(x: float, _: object = None) -> str:
-    return f"{x / 1000:,.0f}k" if abs(x) >= 10_000 else f"{x:,.0f}"
-
-
 def sweep_figure(agg: pd.DataFrame, endpoint: str, palette: dict[str, Style]) -> Figure | None:
     """Rows: families of targets; columns: requests/s and p99 latency vs connections."""
     rows = agg[agg["endpoint"] == endpoint]
@@ -86,16 +62,16 @@ def sweep_figure(agg: pd.DataFrame, endpoint: str, palette: dict[str, Style]) ->
             ax = axes[row_index][col]
             for (target, variant), group in mine[mine["metric"] == metric].groupby(
                     ["target", "variant"], sort=True):
-                flags_drawn |= _line(ax, group, palette[target], _label(target, variant))
-            _connections_axis(ax, levels)
+                flags_drawn |= _line(ax, group, palette[target], label(target, variant))
+            log_count_axis(ax, levels)
             ax.set_ylabel(ylabel)
             if log:
                 ax.set_yscale("log")
                 ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: fmt(y, "ms")))
-                ax.yaxis.set_minor_formatter(FuncFormatter(_minor_ms))
+                ax.yaxis.set_minor_formatter(FuncFormatter(minor_ms))
             else:
                 ax.set_ylim(bottom=0)
-                ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+                ax.yaxis.set_major_formatter(FuncFormatter(compact))
             ax.set_title(f"{title}: {'p99 latency' if log else 'requests/s'}")
         handles, labels = axes[row_index][0].get_legend_handles_labels()
         for flag, marker, text in OVERLAYS:
@@ -144,7 +120,7 @@ def efficiency_figure(agg: pd.DataFrame, palette: dict[str, Style]) -> Figure | 
         mine = rows[rows["endpoint"] == endpoint]
         level = comparison_level(agg[agg["endpoint"] == endpoint])
         mine = mine[mine["connections"] == level].sort_values("median")
-        labels = [_label(t, v) for t, v in zip(mine["target"], mine["variant"], strict=True)]
+        labels = [label(t, v) for t, v in zip(mine["target"], mine["variant"], strict=True)]
         colours = [palette[t].color for t in mine["target"]]
         spread = [(mine["median"] - mine["low"]).clip(lower=0),
                   (mine["high"] - mine["median"]).clip(lower=0)]
@@ -153,7 +129,7 @@ def efficiency_figure(agg: pd.DataFrame, palette: dict[str, Style]) -> Figure | 
             ax.text(v, y, f" {fmt(v)}", va="center", fontsize=8)
         ax.set_xlabel("requests per server CPU-second (req/CPU-s)")
         ax.set_title(f"{endpoint} at {level} connections")
-        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+        ax.xaxis.set_major_formatter(FuncFormatter(compact))
         ax.margins(x=0.25)
         if not mine.empty:
             best = mine.iloc[-1]
