@@ -13,7 +13,8 @@ import pytest
 from tests.deployments import Deployment, backend_for, ensure_built
 
 KEEP_ALIVE_CLIENTS = 64  # twice ApacheBench's -c 32; a browser alone opens 6
-POOLS = ("python/prefork", "python/threadpool", "node/cluster")
+# The targets with a WORKERS knob: the two pools and node/cluster (one event loop per CPU).
+WITH_WORKERS = ("python/prefork", "python/threadpool", "node/cluster")
 
 
 def _first_line(sock: socket.socket, deadline: float) -> bytes:
@@ -24,7 +25,7 @@ def _first_line(sock: socket.socket, deadline: float) -> bytes:
         return b""
 
 
-@pytest.mark.targets(*POOLS)
+@pytest.mark.targets(*WITH_WORKERS)
 def test_default_pool_serves_many_keep_alive_clients_at_once(deployment: Deployment) -> None:
     """A pool worker belongs to its keep-alive client: the default pool must be large enough
     for the clients of a classic server, not one per CPU (one on a one-CPU cpuset)."""

@@ -64,7 +64,7 @@ class Connection:
         self.busy = False  # a request is sleeping or offloaded; later ones wait their turn
         self.closing = False  # close once `out` is sent
         self.lingering = False  # our FIN is sent; dropping what the client still sends
-        self.half_closed = False  # the client's FIN came while it was still owed answers
+        self.half_closed = False  # the client's FIN has come: answer what is owed, close
         self.closed = False
 
     def wanted(self) -> int:
