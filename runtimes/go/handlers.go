@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -108,9 +109,11 @@ func refuseBody(w http.ResponseWriter) {
 func handlePing(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Content-Length", "4")
-	io.WriteString(w, "pong")
+	h.Set("Content-Length", strconv.Itoa(len(pong)))
+	send(w, pong)
 }
+
+var pong = []byte("pong")
 
 type infoResponse struct {
 	Target  string         `json:"target"`
@@ -215,15 +218,36 @@ func handleSleep(w http.ResponseWriter, r *http.Request) {
 type params struct {
 	q   url.Values
 	err error
-	// Like r.URL.Query, pairs that do not decode ("%zz", ";") are dropped
-	// and unknown ones ignored; the reason is kept for a clearer error when
-	// a required parameter turns out to be missing.
-	malformed error
 }
 
 func newParams(r *http.Request) *params {
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	return &params{q: q, malformed: err}
+	return &params{q: parseQuery(r.URL.RawQuery)}
+}
+
+// parseQuery decodes an application/x-www-form-urlencoded query the way the
+// WHATWG URL standard does: '+' is a space and an invalid escape ("%zz",
+// "%3") is kept as it is, so such a value fails the digit rules. It differs
+// from url.ParseQuery, which drops a pair that does not decode: "ms=5&ms=%zz"
+// would read as ms=5, where SPEC sees ms given twice.
+func parseQuery(raw string) url.Values {
+	q := url.Values{}
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		q.Add(unescape(name), unescape(value))
+	}
+	return q
+}
+
+func unescape(s string) string {
+	if decoded, err := url.QueryUnescape(s); err == nil {
+		return decoded
+	}
+	return s // an invalid escape: kept, and never a digit
 }
 
 // lookup returns the single value of name; giving it twice is an error.
@@ -243,11 +267,7 @@ func (p *params) lookup(name string) (string, bool) {
 func (p *params) number(name string, lo, hi uint64) uint64 {
 	s, ok := p.lookup(name)
 	if !ok {
-		switch {
-		case p.err != nil:
-		case p.malformed != nil:
-			p.err = fmt.Errorf("missing or malformed parameter %s (%v)", name, p.malformed)
-		default:
+		if p.err == nil {
 			p.err = fmt.Errorf("missing parameter %s", name)
 		}
 		return 0
@@ -300,7 +320,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	w.Write(body)
+	send(w, body)
+}
+
+// send writes a response body. If the write fails, the client has gone:
+// the handler aborts with http.ErrAbortHandler, which makes net/http drop
+// this connection without logging anything, as httputil.ReverseProxy does;
+// every other connection goes on as before.
+func send(w http.ResponseWriter, body []byte) {
+	if _, err := w.Write(body); err != nil {
+		panic(http.ErrAbortHandler)
+	}
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -43,6 +44,15 @@ func TestRouter(t *testing.T) {
 		{"GET", "/hash?iter=0", 400, "iter"},
 		{"GET", "/hash?iter=1000001", 400, "iter"},
 		{"GET", "/work?n=100000001", 400, "parameter n "},
+		// application/x-www-form-urlencoded: decoded first, then checked.
+		{"GET", "/work?n=%31%30&offload=%31", 200, `"offload":true`},
+		{"GET", "/work?%6E=2", 200, `"digest":"1076963a"`},
+		{"GET", "/work?n=2&x=%zz&%zz=1&y=a+b%", 200, `"n":2`},
+		{"GET", "/work?n=5+", 400, "parameter n "},
+		{"GET", "/work?n=%zz", 400, "parameter n "},
+		{"GET", "/work?n=%3", 400, "parameter n "},
+		{"GET", "/work?n=5&n=%zz", 400, "given 2 times"},
+		{"GET", "/work?n=5;x=1", 400, "parameter n "},
 	} {
 		req := httptest.NewRequest(tc.method, tc.target, nil)
 		rec := httptest.NewRecorder()
@@ -58,4 +68,22 @@ func TestRouter(t *testing.T) {
 			t.Errorf("%s %s: 405 without Allow: GET", tc.method, tc.target)
 		}
 	}
+}
+
+// failingWriter is a ResponseWriter whose client has gone.
+type failingWriter struct{ *httptest.ResponseRecorder }
+
+func (*failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+// A failed write aborts the handler with http.ErrAbortHandler: net/http then
+// closes that connection and logs nothing.
+func TestFailedWriteAbortsTheConnection(t *testing.T) {
+	defer func() {
+		if got := recover(); got != http.ErrAbortHandler {
+			t.Fatalf("recovered %v, want http.ErrAbortHandler", got)
+		}
+	}()
+	w := &failingWriter{httptest.NewRecorder()}
+	newRouter().ServeHTTP(w, httptest.NewRequest("GET", "/ping", nil))
+	t.Fatal("the handler returned after a failed write")
 }

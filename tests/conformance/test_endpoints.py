@@ -81,6 +81,18 @@ def test_work_ignores_unknown_parameters(server) -> None:
     assert call(server, "/work?x=1&n=2&y=z").json()["digest"] == WORK_GOLDEN[2]
 
 
+@pytest.mark.parametrize("path, expected", [
+    ("/cpu?ms=%31%30", {"ms": 10, "offload": False}),
+    ("/work?n=%31%30&offload=%31", {"n": 10, "digest": WORK_GOLDEN[10], "offload": True}),
+    ("/work?%6E=2", {"n": 2, "digest": WORK_GOLDEN[2], "offload": False}),
+    ("/work?n=2&x=%zz&%zz=1&y=a+b%", {"n": 2, "digest": WORK_GOLDEN[2], "offload": False}),
+], ids=["value", "value-and-offload", "name", "bad-escapes-in-unknown-parameters"])
+def test_query_is_percent_decoded(server, path: str, expected: dict) -> None:
+    """The query is application/x-www-form-urlencoded (SPEC section 4): names and values
+    are percent-decoded before the digit rules apply."""
+    assert assert_json_ok(call(server, path)) == expected
+
+
 @pytest.mark.parametrize("iterations", sorted(HASH_GOLDEN))
 def test_hash_digest_is_golden(server, iterations: int) -> None:
     body = assert_json_ok(call(server, f"/hash?iter={iterations}"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conformance.rawhttp import Connection, Response, get
@@ -48,6 +50,18 @@ def test_bad_parameter_is_400_naming_it(server, path: str, kind: str) -> None:
     response = get(server.host, server.port, query(path, name, limit, BAD_VALUES[kind]))
     body = assert_json_error(response, 400)
     assert name in body["error"], f"the error should name '{name}': {body}"
+
+
+@pytest.mark.parametrize("value", ["5+", "%2B5", "%205", "%zz", "%3", "5%", "%31%zz",
+                                   "%EF%BC%91", "5&n=%zz"],
+                         ids=["plus-is-a-space", "encoded-plus", "encoded-space",
+                              "invalid-escape", "truncated-escape", "lone-percent",
+                              "escape-then-invalid", "fullwidth-digit", "repeated-invalid"])
+def test_decoded_value_that_is_not_digits_is_400(server, value: str) -> None:
+    """'+' decodes to a space and an invalid escape stays as it is (SPEC section 4): either
+    way the value is not digits."""
+    response = get(server.host, server.port, f"/work?n={value}")
+    assert re.search(r"\bn\b", assert_json_error(response, 400)["error"]), "should name 'n'"
 
 
 @pytest.mark.smoke

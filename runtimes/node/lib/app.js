@@ -20,6 +20,8 @@ const LINGER_MS = 1000;
 // The app for one process. `info` is the /info body; `pool` runs offloaded /cpu and /work.
 export function createApp({ info, pool }) {
   let closing = false;
+  // socket -> the response to its latest request, for errors that come after it.
+  const latest = new WeakMap();
 
   const routes = new Map([
     ['/ping', () => 'pong'],
@@ -132,6 +134,7 @@ export function createApp({ info, pool }) {
   }
 
   function onRequest(req, res) {
+    latest.set(req.socket, res);
     if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) {
       return sendError(res, 505, 'only HTTP/1.0 and HTTP/1.1 are supported', { close: true });
     }
@@ -160,13 +163,15 @@ export function createApp({ info, pool }) {
     answerInOrder(socket, status, message);
   }
 
-  // Responses go out in request order. If a response is still owed to an earlier
-  // request on this socket (socket._httpMessage, which node:http's own default
-  // clientError handler checks too), the error answer waits for it, unless the bad
-  // bytes are that request's own body: then the error is that request's answer.
+  // Responses go out in request order. If the latest request on this socket is still owed
+  // its response, the error answer waits for it (node:http answers in order, so every
+  // earlier one is done by then), unless the bad bytes are that request's own body: then
+  // the error is that request's answer.
   function answerInOrder(socket, status, message) {
-    const pending = socket._httpMessage;
-    if (pending == null) return endWithError(socket, status, message);
+    const pending = latest.get(socket);
+    if (pending === undefined || pending.writableFinished) {
+      return endWithError(socket, status, message);
+    }
     if (!pending.headersSent && !pending.req.complete) {
       return sendError(pending, status, message, { close: true });
     }

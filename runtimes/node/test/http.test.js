@@ -197,6 +197,22 @@ describe('node/event-loop over HTTP', () => {
     assert.ok(closed);
   });
 
+  it('answers a malformed chunked body as that request\'s own 400', async () => {
+    const raw = 'GET /ping HTTP/1.1\r\nHost: lab\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n';
+    const { responses, closed } = await talk(server.port, raw, { close: true });
+    assert.equal(responses.length, 1);
+    assertJsonError(responses[0], 400);
+    assert.ok(closed);
+  });
+
+  it('percent-decodes the query before checking parameters', async () => {
+    const cases = ['/work?n=%31%30&offload=%31', '/work?%6E=10', '/work?n=10&x=%zz', '/work?n=1+',
+      '/work?n=%zz', '/work?n=5&n=%zz'];
+    const { responses } = await talk(server.port, cases.map((p) => get(p)).join(''), { count: cases.length });
+    assert.deepEqual(responses.map((r) => r.status), [200, 200, 200, 400, 400, 400]);
+    assert.equal(JSON.parse(responses[0].body).digest, '2f854072');
+  });
+
   it('accepts an 8 KiB head and answers a 16 KiB or 32 KiB one with 431', async () => {
     const ok = await talk(server.port, headOfSize(8192));
     assert.equal(ok.responses[0].body, 'pong');

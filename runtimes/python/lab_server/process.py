@@ -43,6 +43,12 @@ def knob(name: str, default: int) -> int:
     return int(raw)
 
 
+# The pool models' WORKERS when unset: Apache httpd's default MaxRequestWorkers (prefork MPM).
+# A pool worker belongs to one client for the connection's whole life, keep-alive included,
+# so classic pools are sized for concurrent clients, not for CPUs (runtimes/SPEC.md 7).
+DEFAULT_POOL_WORKERS = 256
+
+
 def default_offload_threads() -> int:
     return min(32, cpus() + 4)  # ThreadPoolExecutor's own default, on our affinity mask
 

@@ -52,7 +52,7 @@ OFFLOAD = (
 class Connection:
     __slots__ = (
         *("sock", "fd", "parser", "out", "interest"),
-        *("busy", "closing", "lingering", "closed"),
+        *("busy", "closing", "lingering", "half_closed", "closed"),
     )
 
     def __init__(self, sock: socket.socket) -> None:
@@ -64,6 +64,7 @@ class Connection:
         self.busy = False  # a request is sleeping or offloaded; later ones wait their turn
         self.closing = False  # close once `out` is sent
         self.lingering = False  # our FIN is sent; dropping what the client still sends
+        self.half_closed = False  # the client's FIN has come: answer what is owed, close
         self.closed = False
 
     def wanted(self) -> int:
@@ -71,7 +72,7 @@ class Connection:
             return READ
         if self.out:
             return WRITE  # no reading meanwhile: a client that does not read is not fed more
-        if self.busy or self.closing:
+        if self.busy or self.closing or self.half_closed:
             return 0
         return READ
 
@@ -199,8 +200,13 @@ class Reactor:
             self.modify(self.listener_fd, READ)
 
     def received(self, conn: Connection, data: bytes) -> None:
-        if not data:
-            self.close(conn)  # the client has gone (or finished, if we were lingering)
+        if not data and conn.lingering:
+            self.close(conn)  # the client has finished too
+        elif not data:
+            # The client has gone, or half-closed after its requests (nc -N): answer what is
+            # still owed, then close (progress() closes at once when nothing is).
+            conn.half_closed = True
+            self.progress(conn)
         elif not conn.lingering:
             conn.parser.feed(data)
             self.progress(conn)
@@ -215,8 +221,8 @@ class Reactor:
             more = more and not conn.out
         if conn.closing and not conn.out and not conn.lingering:
             self.linger(conn)
-        elif self.deadline is not None and not (conn.busy or conn.out):
-            self.close(conn)  # shutting down, and this one is idle now
+        elif (self.deadline is not None or conn.half_closed) and not (conn.busy or conn.out):
+            self.close(conn)  # shutting down, or the client half-closed: all answered now
         if not conn.closed and conn.wanted() != conn.interest:
             conn.interest = conn.wanted()
             self.modify(conn.fd, conn.interest)

@@ -141,6 +141,12 @@ class Parameters(unittest.TestCase):
             ("/hash?iter=1000001", "iter"),
             ("/hash", "iter"),
             ("/hash?iter=" + "9" * 5000, "iter"),
+            # form-urlencoded: '+' is a space, an invalid escape stays as it is
+            ("/work?n=5+", "n"),
+            ("/work?n=%zz", "n"),
+            ("/work?n=%3", "n"),
+            ("/work?n=5%", "n"),
+            ("/work?n=5&n=%zz", "n"),
         ]:
             self.assert_bad(target, name)
 
@@ -152,6 +158,8 @@ class Parameters(unittest.TestCase):
         self.assertEqual(body_of("/work?n=0000000000000000000002")["digest"], "1076963a")
         self.assertEqual(handle("/work?n=100000000").offload, False)
         self.assertEqual(body_of("/hash?iter=1&offload=0")["offload"], False)
+        self.assertEqual(body_of("/cpu?ms=%31%30&offload=%31"), {"ms": 10, "offload": True})
+        self.assertEqual(body_of("/work?%6E=2&x=%zz&%zz=1")["digest"], "1076963a")
 
 
 if __name__ == "__main__":

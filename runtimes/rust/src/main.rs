@@ -11,6 +11,7 @@
 //! tokio::runtime::Builder rather than #[tokio::main].
 
 mod config;
+mod linger;
 mod params;
 mod routes;
 mod server;

@@ -1,7 +1,10 @@
-//! Strict query parameters (SPEC section 4): one or more ASCII digits, within
-//! a range, checked without overflow; a parameter given twice is an error;
-//! unknown parameters are ignored.
+//! Strict query parameters (SPEC section 4). The query is
+//! `application/x-www-form-urlencoded`: names and values are percent-decoded,
+//! `+` is a space and an invalid escape (`%zz`) stays as it is, so a value is
+//! checked after decoding: one or more ASCII digits, within a range, without
+//! overflow. A parameter given twice is an error; unknown ones are ignored.
 
+use std::borrow::Cow;
 use std::fmt;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -28,11 +31,10 @@ impl fmt::Display for ParamError {
     }
 }
 
-/// The raw value of `name` in `query` (`None` when absent).
-fn lookup<'q>(query: &'q str, name: &'static str) -> Result<Option<&'q str>, ParamError> {
+/// The decoded value of `name` in `query` (`None` when absent).
+fn lookup<'q>(query: &'q str, name: &'static str) -> Result<Option<Cow<'q, str>>, ParamError> {
     let mut found = None;
-    for pair in query.split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         if key == name {
             if found.is_some() {
                 return Err(ParamError::Repeated(name));
@@ -58,14 +60,14 @@ fn parse_in_range(value: &str, min: u64, max: u64) -> Option<u64> {
 /// A required numeric parameter.
 pub fn required(query: &str, name: &'static str, min: u64, max: u64) -> Result<u64, ParamError> {
     let value = lookup(query, name)?.ok_or(ParamError::Missing(name))?;
-    parse_in_range(value, min, max).ok_or(ParamError::Invalid { name, min, max })
+    parse_in_range(&value, min, max).ok_or(ParamError::Invalid { name, min, max })
 }
 
 /// The optional `offload` flag: `0` or `1`, absent means `0`.
 pub fn offload(query: &str) -> Result<bool, ParamError> {
     match lookup(query, "offload")? {
         None => Ok(false),
-        Some(value) => parse_in_range(value, 0, 1)
+        Some(value) => parse_in_range(&value, 0, 1)
             .map(|n| n == 1)
             .ok_or(ParamError::Invalid {
                 name: "offload",
@@ -107,10 +109,33 @@ mod tests {
     fn rejects_malformed_values() {
         for query in [
             "ms=", "ms", "ms=-1", "ms=+1", "ms=1.0", "ms=1e3", "ms= 1", "ms=1 ", "ms=abc",
-            "ms=%31", "ms=0x10", "ms=١",
+            "ms=0x10", "ms=١",
         ] {
             assert_eq!(ms(query), Err(INVALID_MS), "{query}");
         }
+    }
+
+    #[test]
+    fn decodes_form_urlencoding_before_checking() {
+        assert_eq!(ms("ms=%31%30"), Ok(10));
+        assert_eq!(ms("%6Ds=5"), Ok(5));
+        assert_eq!(ms("x=%zz&%zz=1&ms=5&y=a+b%"), Ok(5));
+        assert_eq!(offload("offload=%31"), Ok(true));
+        // '+' is a space; an invalid escape is kept as it is: neither is a digit.
+        for query in [
+            "ms=+1",
+            "ms=1+",
+            "ms=%2B1",
+            "ms=%201",
+            "ms=%zz",
+            "ms=%3",
+            "ms=1%",
+            "ms=%31%zz",
+            "ms=%EF%BC%91",
+        ] {
+            assert_eq!(ms(query), Err(INVALID_MS), "{query}");
+        }
+        assert_eq!(ms("ms=5&ms=%zz"), Err(ParamError::Repeated("ms")));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Bytes, Incoming};
 use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, Response, StatusCode, Version};
+use serde_json::{json, Map, Value};
 
 use crate::config::{Config, Model};
 use crate::params::{self, ParamError};
@@ -31,29 +32,30 @@ pub struct App {
 impl App {
     pub fn new(config: &Config) -> App {
         let model = config.model.name();
-        let mut knobs = Vec::new();
+        let mut knobs = Map::new();
         if let Some(workers) = config.worker_threads {
-            knobs.push(format!("\"TOKIO_WORKER_THREADS\": {workers}"));
+            knobs.insert("TOKIO_WORKER_THREADS".into(), workers.into());
         }
-        knobs.push(format!("\"OFFLOAD_THREADS\": {}", config.offload_threads));
+        knobs.insert("OFFLOAD_THREADS".into(), config.offload_threads.into());
         let where_from = match config.model {
             Model::Tokio => "the tokio worker threads",
             Model::CurrentThread => "the runtime's only thread",
         };
-        let offload = format!(
-            "tokio::task::spawn_blocking: /cpu, /work and /hash run on tokio's blocking pool \
-             (at most OFFLOAD_THREADS threads), off {where_from}"
-        );
-        let info = format!(
-            "{{\"target\": \"rust/{model}\", \"runtime\": \"rust\", \"model\": \"{model}\", \
-             \"version\": {}, \"pid\": {}, \"worker\": null, \"knobs\": {{{}}}, \"offload\": {}}}",
-            json_string(env!("LAB_RUSTC_VERSION")),
-            std::process::id(),
-            knobs.join(", "),
-            json_string(&offload),
-        );
+        let info = json!({
+            "target": format!("rust/{model}"),
+            "runtime": "rust",
+            "model": model,
+            "version": env!("LAB_RUSTC_VERSION"),
+            "pid": std::process::id(),
+            "worker": null,
+            "knobs": knobs,
+            "offload": format!(
+                "tokio::task::spawn_blocking: /cpu, /work and /hash run on tokio's blocking \
+                 pool (at most OFFLOAD_THREADS threads), off {where_from}"
+            ),
+        });
         App {
-            info: Bytes::from(info),
+            info: Bytes::from(info.to_string()),
         }
     }
 }
@@ -108,33 +110,32 @@ async fn cpu(query: &str) -> Result<Reply, ParamError> {
     // Inline, this spin holds the worker thread (in current_thread, the only
     // thread) for `ms`: no other task, timer or socket is served by it meanwhile.
     run(offload, move || work::spin(ms)).await;
-    Ok(json(format!("{{\"ms\": {ms}, \"offload\": {offload}}}")))
+    Ok(json(json!({"ms": ms, "offload": offload})))
 }
 
 async fn work(query: &str) -> Result<Reply, ParamError> {
     let n = params::required(query, "n", 0, 100_000_000)? as u32;
     let offload = params::offload(query)?;
     let digest = run(offload, move || work::work(n)).await;
-    Ok(json(format!(
-        "{{\"n\": {n}, \"digest\": \"{digest:08x}\", \"offload\": {offload}}}"
-    )))
+    Ok(json(
+        json!({"n": n, "digest": format!("{digest:08x}"), "offload": offload}),
+    ))
 }
 
 async fn hash(query: &str) -> Result<Reply, ParamError> {
     let iterations = params::required(query, "iter", 1, 1_000_000)? as u32;
     let offload = params::offload(query)?;
     let key = run(offload, move || work::hash(iterations)).await;
-    Ok(json(format!(
-        "{{\"iter\": {iterations}, \"digest\": \"{}\", \"offload\": {offload}}}",
-        work::hex(&key)
-    )))
+    Ok(json(
+        json!({"iter": iterations, "digest": hex::encode(key), "offload": offload}),
+    ))
 }
 
 async fn sleep(query: &str) -> Result<Reply, ParamError> {
     let ms = params::required(query, "ms", 0, 10_000)?;
     // A timer: the task is parked and the thread serves other tasks.
     tokio::time::sleep(Duration::from_millis(ms)).await;
-    Ok(json(format!("{{\"ms\": {ms}}}")))
+    Ok(json(json!({ "ms": ms })))
 }
 
 /// Runs `job` right here, on the thread polling this task, or with
@@ -183,30 +184,11 @@ fn respond(status: StatusCode, content_type: HeaderValue, body: Bytes) -> Reply 
     reply
 }
 
-fn json(body: String) -> Reply {
-    respond(StatusCode::OK, JSON, Bytes::from(body))
+fn json(body: Value) -> Reply {
+    respond(StatusCode::OK, JSON, Bytes::from(body.to_string()))
 }
 
 fn error(status: StatusCode, message: &str) -> Reply {
-    respond(
-        status,
-        JSON,
-        Bytes::from(format!("{{\"error\": {}}}", json_string(message))),
-    )
-}
-
-/// A JSON string literal (the standard library has no JSON encoder).
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    let body = json!({ "error": message });
+    respond(status, JSON, Bytes::from(body.to_string()))
 }

@@ -15,6 +15,7 @@ use tokio::runtime::Runtime;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::oneshot;
 
+use crate::linger::Lingering;
 use crate::routes::{self, App};
 
 /// How long in-flight requests may still run after SIGTERM/SIGINT.
@@ -46,6 +47,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: oneshot::
     // case). hyper also answers 431 past 100 header fields by default; an
     // 8 KiB head can hold about 2,000 ("a:" lines), and SPEC counts bytes.
     http.max_buf_size(8 * 1024).max_headers(2048);
+    // A client that half-closes after its requests (nc -N, socat) still gets
+    // their answers; by default hyper takes the end of the stream for an abort.
+    http.half_close(true);
     let graceful = GracefulShutdown::new();
 
     loop {
@@ -63,7 +67,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: oneshot::
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
                 let service = service_fn(move |request| routes::handle(request, app.clone()));
-                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(Lingering::new(stream)), service));
                 tokio::spawn(async move {
                     // Errors here are a client's business (reset, malformed
                     // request already answered by hyper): nothing to log.

@@ -36,16 +36,6 @@ pub fn hash(iterations: u32) -> [u8; 32] {
     key
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(DIGITS[usize::from(byte >> 4)] as char);
-        out.push(DIGITS[usize::from(byte & 0x0f)] as char);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,7 +82,7 @@ mod tests {
             ),
         ];
         for (iterations, digest) in golden {
-            assert_eq!(hex(&hash(iterations)), digest, "iter = {iterations}");
+            assert_eq!(hex::encode(hash(iterations)), digest, "iter = {iterations}");
         }
     }
 

@@ -40,6 +40,8 @@ class EdgeTriggeredReactor(EpollReactor):
                 self.close(conn)
                 return
             self.received(conn, data)
+            if not data:
+                return  # end of stream: nothing more will come, and no edge either
             # (3) a `return` here, reading once, is the bug: whatever is left in the socket
             # is never reported again, and the connection stalls with a request half read.
 

@@ -26,11 +26,11 @@ import sys
 from lab_server.app import App
 from lab_server.blocking import BlockingConnection, serve_in_process
 from lab_server.process import (
+    DEFAULT_POOL_WORKERS,
     RateLimitedLog,
     Signals,
     accept_pending,
     announce,
-    cpus,
     ended_children,
     exit_now,
     knob,
@@ -69,7 +69,7 @@ def worker(index: int, workers: int, listener, parent_alive: int) -> None:
 
 
 def main() -> None:
-    workers = knob("WORKERS", cpus())
+    workers = knob("WORKERS", DEFAULT_POOL_WORKERS)
     listener = listen()
     listener.setblocking(False)  # shared by all workers: a loser's accept() must not block
     parent_alive, alive_w = os.pipe()  # (5)

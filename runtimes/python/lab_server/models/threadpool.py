@@ -26,12 +26,12 @@ import threading
 from lab_server.app import App
 from lab_server.blocking import BlockingConnection, ThreadServed
 from lab_server.process import (
+    DEFAULT_POOL_WORKERS,
     GRACE,
     RateLimitedLog,
     Signals,
     accept_pending,
     announce,
-    cpus,
     exit_now,
     knob,
     listen,
@@ -43,7 +43,7 @@ OFFLOAD = "ignored: the work already runs on the pool thread serving the connect
 
 
 def main() -> None:
-    workers = knob("WORKERS", cpus())
+    workers = knob("WORKERS", DEFAULT_POOL_WORKERS)
     app = App("threadpool", knobs={"WORKERS": workers}, offload=OFFLOAD, version=python_version())
     log = RateLimitedLog("python/threadpool")
     listener = listen()
