@@ -10,11 +10,14 @@ import time
 
 import pytest
 
+from lab.targets import discover
 from tests.deployments import Deployment, backend_for, ensure_built
 
 KEEP_ALIVE_CLIENTS = 64  # twice ApacheBench's -c 32; a browser alone opens 6
-# The targets with a WORKERS knob: the two pools and node/cluster (one event loop per CPU).
-WITH_WORKERS = ("python/prefork", "python/threadpool", "node/cluster")
+# Targets whose defaults size a set of workers: pools (a worker per connection) and
+# event loops per worker (each serving many), from their runtime.toml facts.
+WITH_WORKERS = tuple(t.name for t in discover()
+                     if t.is_pool or t.kind == "event-loop-per-worker")
 
 
 def _first_line(sock: socket.socket, deadline: float) -> bytes:
