@@ -90,7 +90,8 @@ def test_a_broken_runtime_toml_names_the_problem(tmp_path: Path, broken: str,
         "[models.loop]": "[models.loop",
         'kind = "event-loop"': 'kind = "magic"',
         'pool_knob = "WORKERS"\n': "",
-        'variants = { blocking = [{ WORKERS = "2" }] }': 'variants = { blocking = [{ NOPE = "2" }] }',
+        'variants = { blocking = [{ WORKERS = "2" }] }':
+            'variants = { blocking = [{ NOPE = "2" }] }',
         'max_connections_reason = "FD_SETSIZE"': "",
     }
     text = VALID.replace(broken, replacements[broken], 1)
