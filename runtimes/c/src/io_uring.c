@@ -17,7 +17,8 @@
      it is submitted, so every idle connection holds one (the fallback: 4 KiB each);
    - single issuer + deferred task running (6.1): the kernel does the completion work when
      the loop asks for completions, instead of interrupting it.
-   `--plain` turns all three off, to show (and test) the fallback on any kernel.
+   `--plain` turns all three off, to show (and test) the fallback on any kernel; the server
+   then calls itself c/io_uring-plain.
 
    Sends (5) go straight from the connection's output buffer, one in flight at a time;
    no new request starts before it completes, because the buffer must not move while the
@@ -606,8 +607,8 @@ static void clean_up(struct uloop *loop)
 
 int main(int argc, char **argv)
 {
-    server_target = "c/io_uring";
     bool plain = argc > 1 && strcmp(argv[1], "--plain") == 0;
+    server_target = plain ? "c/io_uring-plain" : "c/io_uring";
     if (argc > 1 && !plain)
         die(2, "usage: %s [--plain]  (--plain: no multishot accept, no buffer ring)", argv[0]);
     block_stop_signals();
@@ -616,8 +617,9 @@ int main(int argc, char **argv)
     struct app app;
     if (loop == NULL)
         die(1, "out of memory (the loop)");
-    app_init(&app, "io_uring", -1, (const char *const[]){"OFFLOAD_THREADS", NULL},
-             (const int[]){threads}, OFFLOAD);
+    /* --plain serves as c/io_uring-plain, so that /info never hides which one answers. */
+    app_init(&app, plain ? "io_uring-plain" : "io_uring", -1,
+             (const char *const[]){"OFFLOAD_THREADS", NULL}, (const int[]){threads}, OFFLOAD);
     loop->app = &app;
     loop->listener = listen_on(false, 0);
     /* Blocking sockets: io_uring waits for them itself (an O_NONBLOCK socket would make
