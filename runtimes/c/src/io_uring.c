@@ -467,11 +467,14 @@ _Noreturn static void unavailable(const char *call, int error)
     else if (error == EPERM && disabled == 1)
         snprintf(reason, sizeof reason, "the kernel setting kernel.io_uring_disabled=1 "
                  "allows io_uring only to members of kernel.io_uring_group");
-    else if (error == EPERM || error == ENOSYS)
-        snprintf(reason, sizeof reason, "%s failed with %s: a seccomp filter blocks "
-                 "io_uring (the default profile of Docker 25 and later does), or the kernel "
-                 "was built without it; runtimes/c/README.md says what a container needs",
-                 call, strerrorname_np(error));
+    else if (error == EPERM)
+        snprintf(reason, sizeof reason, "%s failed with EPERM: a seccomp filter blocks "
+                 "io_uring (the default profile of Docker 25 and later does; "
+                 "runtimes/c/README.md says what a container needs)", call);
+    else if (error == ENOSYS)
+        snprintf(reason, sizeof reason, "%s failed with ENOSYS: the kernel was built "
+                 "without io_uring, or is older than Linux 5.6, or a seccomp filter answers "
+                 "ENOSYS for it", call);
     else
         snprintf(reason, sizeof reason, "%s failed: %s", call, strerror(error));
     fprintf(stderr, "%s: io_uring is unavailable here: %s\n", server_target, reason);
