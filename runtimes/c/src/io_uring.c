@@ -32,28 +32,22 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
-#include <sysexits.h>
 #include <unistd.h>
 
 #include "app.h"
 #include "conn.h"
 #include "offload.h"
 #include "server.h"
+#include "uring.h"
 
 #define RING_ENTRIES 4096
-#define BUF_COUNT 1024 /* provided buffers, a power of two */
-#define BUF_SIZE 4096
-#define BUF_GROUP 0
 #define PLAIN_RECV_SIZE 4096
 
 #define OFFLOAD \
@@ -78,15 +72,9 @@ struct uconn {
     bool lingering, closed;
 };
 
-struct features {
-    bool multishot_accept, buffer_ring, single_issuer, defer_taskrun, coop_taskrun;
-};
-
 struct uloop {
-    struct io_uring ring;
-    struct features features;
-    struct io_uring_buf_ring *buf_ring;
-    char *bufs;
+    struct uring u; /* the ring and the provided buffers (uring.c) */
+    bool multishot_accept;
     int listener, stop_fd, pool_fd;
     uint64_t stop_count, pool_count; /* where the eventfd reads land */
     struct __kernel_timespec retry_ts, deadline_ts;
@@ -99,28 +87,22 @@ struct uloop {
 
 static void progress(struct uloop *loop, struct uconn *c);
 
-static struct io_uring_sqe *submission(struct uloop *loop, void *ptr, enum op op)
+static struct io_uring_sqe *next_sqe(struct uloop *loop)
 {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->u.ring);
     if (sqe == NULL) { /* the submission queue is full: hand it to the kernel, then retry */
-        io_uring_submit(&loop->ring);
-        sqe = io_uring_get_sqe(&loop->ring);
+        io_uring_submit(&loop->u.ring);
+        sqe = io_uring_get_sqe(&loop->u.ring);
         if (sqe == NULL)
             die(1, "io_uring: no submission queue entry free");
     }
-    io_uring_prep_nop(sqe);
-    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)ptr | op);
     return sqe;
 }
 
-/* liburing's prep functions leave user_data alone: set it after them. */
-#define SUBMIT(loop, ptr, op, prep)                                   \
-    do {                                                              \
-        struct io_uring_sqe *sqe_ = submission(loop, ptr, op);        \
-        __u64 data_ = sqe_->user_data;                                \
-        prep;                                                         \
-        sqe_->user_data = data_;                                      \
-    } while (0)
+static void tag(struct io_uring_sqe *sqe, void *ptr, enum op op)
+{
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)ptr | op);
+}
 
 /* --- submissions ---------------------------------------------------------------------- */
 
@@ -129,56 +111,71 @@ static void arm_accept(struct uloop *loop) /* (3) */
     if (loop->accept_armed || loop->accept_paused || loop->draining)
         return;
     loop->accept_armed = true;
-    if (loop->features.multishot_accept)
-        SUBMIT(loop, NULL, OP_ACCEPT, io_uring_prep_multishot_accept(sqe_, loop->listener,
-                                                                     NULL, NULL, 0));
+    struct io_uring_sqe *sqe = next_sqe(loop);
+    if (loop->multishot_accept)
+        io_uring_prep_multishot_accept(sqe, loop->listener, NULL, NULL, 0);
     else
-        SUBMIT(loop, NULL, OP_ACCEPT, io_uring_prep_accept(sqe_, loop->listener, NULL, NULL,
-                                                           0));
+        io_uring_prep_accept(sqe, loop->listener, NULL, NULL, 0);
+    tag(sqe, NULL, OP_ACCEPT);
 }
 
 static void arm_recv(struct uloop *loop, struct uconn *c) /* (4) */
 {
     c->recv_armed = true;
     c->ops++;
-    if (loop->features.buffer_ring) {
-        SUBMIT(loop, c, OP_RECV, {
-            io_uring_prep_recv(sqe_, c->c.fd, NULL, BUF_SIZE, 0);
-            sqe_->flags |= IOSQE_BUFFER_SELECT;
-            sqe_->buf_group = BUF_GROUP;
-        });
-        return;
+    struct io_uring_sqe *sqe = next_sqe(loop);
+    if (loop->u.buf_ring) { /* no buffer now: the kernel picks one when data arrives */
+        io_uring_prep_recv(sqe, c->c.fd, NULL, BUF_SIZE, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = BUF_GROUP;
+    } else {
+        if (c->recv_buf == NULL && (c->recv_buf = malloc(PLAIN_RECV_SIZE)) == NULL)
+            die(1, "out of memory (a receive buffer)");
+        io_uring_prep_recv(sqe, c->c.fd, c->recv_buf, PLAIN_RECV_SIZE, 0);
     }
-    if (c->recv_buf == NULL && (c->recv_buf = malloc(PLAIN_RECV_SIZE)) == NULL)
-        die(1, "out of memory (a receive buffer)");
-    SUBMIT(loop, c, OP_RECV, io_uring_prep_recv(sqe_, c->c.fd, c->recv_buf, PLAIN_RECV_SIZE, 0));
+    tag(sqe, c, OP_RECV);
 }
 
 static void arm_send(struct uloop *loop, struct uconn *c) /* (5) */
 {
     c->send_armed = true;
     c->ops++;
-    SUBMIT(loop, c, OP_SEND, io_uring_prep_send(sqe_, c->c.fd, c->c.out.data + c->c.sent,
-                                                conn_unsent(&c->c), MSG_NOSIGNAL));
+    struct io_uring_sqe *sqe = next_sqe(loop);
+    io_uring_prep_send(sqe, c->c.fd, c->c.out.data + c->c.sent, conn_unsent(&c->c),
+                       MSG_NOSIGNAL);
+    tag(sqe, c, OP_SEND);
+}
+
+/* A timer (6): it completes with -ETIME after ms, like any other operation. */
+static void arm_timeout(struct uloop *loop, struct __kernel_timespec *ts, uint64_t ms,
+                        void *ptr, enum op op)
+{
+    *ts = (struct __kernel_timespec){(long long)(ms / 1000), (long long)(ms % 1000) * 1000000};
+    struct io_uring_sqe *sqe = next_sqe(loop);
+    io_uring_prep_timeout(sqe, ts, 0, 0);
+    tag(sqe, ptr, op);
 }
 
 static void arm_timer(struct uloop *loop, struct uconn *c, enum op op, uint64_t ms)
 {
     c->timer_armed = true;
     c->ops++;
-    c->timeout = (struct __kernel_timespec){(long long)(ms / 1000),
-                                            (long long)(ms % 1000) * 1000000};
-    SUBMIT(loop, c, op, io_uring_prep_timeout(sqe_, &c->timeout, 0, 0));
+    arm_timeout(loop, &c->timeout, ms, c, op);
 }
 
-static void cancel(struct uloop *loop, struct uconn *c, enum op op)
+/* Cancel the operation tagged ptr | op; its completion says -ECANCELED. */
+static void cancel(struct uloop *loop, void *ptr, enum op op)
 {
-    SUBMIT(loop, NULL, OP_CANCEL, io_uring_prep_cancel64(sqe_, (uint64_t)(uintptr_t)c | op, 0));
+    struct io_uring_sqe *sqe = next_sqe(loop);
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)ptr | op, 0);
+    tag(sqe, NULL, OP_CANCEL);
 }
 
 static void arm_eventfd_read(struct uloop *loop, int fd, uint64_t *into, enum op op)
 {
-    SUBMIT(loop, NULL, op, io_uring_prep_read(sqe_, fd, into, sizeof *into, 0));
+    struct io_uring_sqe *sqe = next_sqe(loop);
+    io_uring_prep_read(sqe, fd, into, sizeof *into, 0);
+    tag(sqe, NULL, op);
 }
 
 /* --- connection lifetime (9) --------------------------------------------------------- */
@@ -191,7 +188,7 @@ static void close_conn(struct uloop *loop, struct uconn *c)
     loop->nconns--;
     /* Hand every prepared submission to the kernel before the descriptor goes: one still in
        the queue would find its number reused by the next accepted client. */
-    io_uring_submit(&loop->ring);
+    io_uring_submit(&loop->u.ring);
     if (c->recv_armed)
         cancel(loop, c, OP_RECV);
     if (c->send_armed)
@@ -233,7 +230,9 @@ static void linger(struct uloop *loop, struct uconn *c)
        destroy the response on its way (see epoll.c). */
     c->lingering = true;
     c->ops++;
-    SUBMIT(loop, c, OP_SHUTDOWN, io_uring_prep_shutdown(sqe_, c->c.fd, SHUT_WR));
+    struct io_uring_sqe *sqe = next_sqe(loop);
+    io_uring_prep_shutdown(sqe, c->c.fd, SHUT_WR);
+    tag(sqe, c, OP_SHUTDOWN);
     arm_timer(loop, c, OP_LINGER, LINGER_MS);
     if (!c->recv_armed)
         arm_recv(loop, c);
@@ -294,17 +293,16 @@ static void accepted(struct uloop *loop, const struct io_uring_cqe *cqe)
 {
     if (!(cqe->flags & IORING_CQE_F_MORE))
         loop->accept_armed = false; /* a plain accept, or a multishot one that ended */
-    if (cqe->res == -EINVAL && loop->features.multishot_accept) {
-        loop->features.multishot_accept = false; /* not on this kernel: plain accepts */
+    if (cqe->res == -EINVAL && loop->multishot_accept) {
+        loop->multishot_accept = false; /* not on this kernel: plain accepts */
     } else if (cqe->res < 0 && cqe->res != -ECANCELED && cqe->res != -EINTR &&
                cqe->res != -ECONNABORTED) {
         /* EMFILE and friends: try again in 100 ms rather than spin on the error. */
         log_limited("accept failed: %s; pausing accepts for 100 ms", strerror(-cqe->res));
         if (loop->accept_armed)
-            SUBMIT(loop, NULL, OP_CANCEL, io_uring_prep_cancel64(sqe_, OP_ACCEPT, 0));
+            cancel(loop, NULL, OP_ACCEPT);
         loop->accept_paused = true;
-        loop->retry_ts = (struct __kernel_timespec){0, 100 * 1000000};
-        SUBMIT(loop, NULL, OP_ACCEPT_RETRY, io_uring_prep_timeout(sqe_, &loop->retry_ts, 0, 0));
+        arm_timeout(loop, &loop->retry_ts, 100, NULL, OP_ACCEPT_RETRY);
     } else if (cqe->res >= 0 && loop->draining) {
         close(cqe->res);
     } else if (cqe->res >= 0) {
@@ -329,12 +327,9 @@ static void received(struct uloop *loop, struct uconn *c, const struct io_uring_
     c->recv_armed = false;
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         unsigned id = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-        char *data = loop->bufs + (size_t)id * BUF_SIZE;
         if (cqe->res > 0 && !c->closed && !c->lingering)
-            parser_feed(&c->c.parser, data, (size_t)cqe->res);
-        io_uring_buf_ring_add(loop->buf_ring, data, BUF_SIZE, (unsigned short)id,
-                              io_uring_buf_ring_mask(BUF_COUNT), 0);
-        io_uring_buf_ring_advance(loop->buf_ring, 1); /* the buffer goes back at once */
+            parser_feed(&c->c.parser, loop->u.bufs + (size_t)id * BUF_SIZE, (size_t)cqe->res);
+        uring_give_back(&loop->u, id); /* the buffer goes back at once */
     } else if (cqe->res > 0 && !c->closed && !c->lingering) {
         parser_feed(&c->c.parser, c->recv_buf, (size_t)cqe->res);
     }
@@ -394,12 +389,10 @@ static void shut_down(struct uloop *loop) /* (8) */
 {
     loop->draining = true;
     if (loop->accept_armed)
-        SUBMIT(loop, NULL, OP_CANCEL, io_uring_prep_cancel64(sqe_, OP_ACCEPT, 0));
+        cancel(loop, NULL, OP_ACCEPT);
     close(loop->listener); /* the accept in flight holds it until cancelled */
     loop->listener = -1;
-    loop->deadline_ts = (struct __kernel_timespec){GRACE_MS / 1000,
-                                                   (GRACE_MS % 1000) * 1000000LL};
-    SUBMIT(loop, NULL, OP_DEADLINE, io_uring_prep_timeout(sqe_, &loop->deadline_ts, 0, 0));
+    arm_timeout(loop, &loop->deadline_ts, GRACE_MS, NULL, OP_DEADLINE);
     for (struct uconn *c = loop->conns, *next; c; c = next) {
         next = c->next;
         if (!c->closed && (c->lingering || (!c->c.busy && !conn_unsent(&c->c))))
@@ -448,140 +441,6 @@ static void complete(struct uloop *loop, const struct io_uring_cqe *cqe)
     settle(loop, c); /* OP_SHUTDOWN needs nothing else */
 }
 
-/* --- start-up: what the kernel offers ------------------------------------------------ */
-
-_Noreturn static void unavailable(const char *call, int error)
-{
-    char reason[400];
-    int disabled = -1;
-    FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r");
-    if (f) {
-        if (fscanf(f, "%d", &disabled) != 1)
-            disabled = -1;
-        fclose(f);
-    }
-    if (error == EPERM && disabled == 2)
-        snprintf(reason, sizeof reason, "the kernel setting kernel.io_uring_disabled=2 "
-                 "turns io_uring off for every process (sysctl kernel.io_uring_disabled=0 "
-                 "turns it on)");
-    else if (error == EPERM && disabled == 1)
-        snprintf(reason, sizeof reason, "the kernel setting kernel.io_uring_disabled=1 "
-                 "allows io_uring only to members of kernel.io_uring_group");
-    else if (error == EPERM)
-        snprintf(reason, sizeof reason, "%s failed with EPERM: a seccomp filter blocks "
-                 "io_uring (the default profile of Docker 25 and later does; "
-                 "runtimes/c/README.md says what a container needs)", call);
-    else if (error == ENOSYS)
-        snprintf(reason, sizeof reason, "%s failed with ENOSYS: the kernel was built "
-                 "without io_uring, or is older than Linux 5.6, or a seccomp filter answers "
-                 "ENOSYS for it", call);
-    else
-        snprintf(reason, sizeof reason, "%s failed: %s", call, strerror(error));
-    fprintf(stderr, "%s: io_uring is unavailable here: %s\n", server_target, reason);
-    exit(EX_UNAVAILABLE);
-}
-
-static void set_up_ring(struct uloop *loop, bool plain)
-{
-    /* The newest useful setup first, then what older kernels accept (they say EINVAL). */
-    static const unsigned tries[] = {
-        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, IORING_SETUP_COOP_TASKRUN, 0};
-    int error = 0;
-    for (size_t i = plain ? 2 : 0; i < sizeof tries / sizeof *tries; i++) {
-        struct io_uring_params params = {.flags = tries[i] | IORING_SETUP_CQSIZE,
-                                         .cq_entries = 4 * RING_ENTRIES};
-        error = -io_uring_queue_init_params(RING_ENTRIES, &loop->ring, &params);
-        if (error == 0) {
-            loop->features.single_issuer = tries[i] & IORING_SETUP_SINGLE_ISSUER;
-            loop->features.defer_taskrun = tries[i] & IORING_SETUP_DEFER_TASKRUN;
-            loop->features.coop_taskrun = tries[i] & IORING_SETUP_COOP_TASKRUN;
-            break;
-        }
-        if (error != EINVAL)
-            unavailable("io_uring_setup", error);
-    }
-    if (error)
-        unavailable("io_uring_setup", error);
-
-    static const struct { int op; const char *name; } needed[] = {
-        {IORING_OP_ACCEPT, "accept"}, {IORING_OP_RECV, "recv"}, {IORING_OP_SEND, "send"},
-        {IORING_OP_TIMEOUT, "timeout"}, {IORING_OP_READ, "read"},
-        {IORING_OP_ASYNC_CANCEL, "cancel"}, {IORING_OP_SHUTDOWN, "shutdown"},
-    };
-    struct io_uring_probe *probe = io_uring_get_probe_ring(&loop->ring);
-    if (probe == NULL)
-        unavailable("the io_uring probe (Linux 5.6+)", ENOSYS);
-    for (size_t i = 0; i < sizeof needed / sizeof *needed; i++) {
-        if (!io_uring_opcode_supported(probe, needed[i].op)) {
-            char call[64];
-            snprintf(call, sizeof call, "the io_uring operation %s", needed[i].name);
-            io_uring_free_probe(probe);
-            unavailable(call, EOPNOTSUPP);
-        }
-    }
-    io_uring_free_probe(probe);
-    if (plain)
-        return;
-
-    /* (4) A ring of BUF_COUNT buffers the kernel picks from when data arrives. */
-    size_t ring_bytes = BUF_COUNT * sizeof(struct io_uring_buf);
-    void *mem = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
-                     -1, 0);
-    struct io_uring_buf_reg reg = {.ring_addr = (uintptr_t)mem, .ring_entries = BUF_COUNT,
-                                   .bgid = BUF_GROUP};
-    if (mem != MAP_FAILED && io_uring_register_buf_ring(&loop->ring, &reg, 0) == 0) {
-        loop->features.buffer_ring = true;
-        loop->buf_ring = mem;
-        loop->bufs = malloc((size_t)BUF_COUNT * BUF_SIZE);
-        if (loop->bufs == NULL)
-            die(1, "out of memory (the provided buffers)");
-        io_uring_buf_ring_init(loop->buf_ring);
-        for (unsigned i = 0; i < BUF_COUNT; i++)
-            io_uring_buf_ring_add(loop->buf_ring, loop->bufs + (size_t)i * BUF_SIZE, BUF_SIZE,
-                                  (unsigned short)i, io_uring_buf_ring_mask(BUF_COUNT), (int)i);
-        io_uring_buf_ring_advance(loop->buf_ring, BUF_COUNT);
-    } else if (mem != MAP_FAILED) {
-        munmap(mem, ring_bytes);
-    }
-
-    /* (3) Multishot accept: the kernel refuses it at once (EINVAL) if it does not know it. */
-    loop->features.multishot_accept = true;
-    arm_accept(loop);
-    io_uring_submit(&loop->ring);
-    struct io_uring_cqe *cqe;
-    struct __kernel_timespec none = {0, 0};
-    if (io_uring_wait_cqe_timeout(&loop->ring, &cqe, &none) == 0) {
-        complete(loop, cqe);
-        io_uring_cqe_seen(&loop->ring, cqe);
-    }
-}
-
-static void describe(const struct uloop *loop, struct app *app, char *line, size_t cap)
-{
-    const struct features *f = &loop->features;
-    const char *setup = f->defer_taskrun ? "single issuer, deferred task running"
-                      : f->coop_taskrun  ? "cooperative task running"
-                                         : "default";
-    struct utsname u;
-    uname(&u);
-    char liburing[32] = "";
-#ifdef IO_URING_VERSION_MAJOR
-    snprintf(liburing, sizeof liburing, "%d.%d", IO_URING_VERSION_MAJOR,
-             IO_URING_VERSION_MINOR);
-#else
-    snprintf(liburing, sizeof liburing, "2.3 or older");
-#endif
-    snprintf(app->extra, sizeof app->extra,
-             "\"io_uring\": {\"kernel\": \"%s\", \"liburing\": \"%s\", \"setup\": \"%s\", "
-             "\"multishot_accept\": %s, \"provided_buffer_ring\": %s}",
-             u.release, liburing, setup, f->multishot_accept ? "true" : "false",
-             f->buffer_ring ? "true" : "false");
-    snprintf(line, cap, "; io_uring on Linux %s: %s accept, %s, setup: %s", u.release,
-             f->multishot_accept ? "multishot" : "plain",
-             f->buffer_ring ? "provided buffer ring (1024 x 4 KiB)" : "plain recv buffers",
-             setup);
-}
-
 /* --- the loop ------------------------------------------------------------------------ */
 
 static struct uloop *left_running; /* see clean_up() */
@@ -595,14 +454,12 @@ static void clean_up(struct uloop *loop)
         left_running = loop; /* a job still runs: the process leaves with it */
         return;
     }
-    io_uring_queue_exit(&loop->ring); /* cancels whatever is still in flight */
+    io_uring_queue_exit(&loop->u.ring); /* cancels whatever is still in flight */
+    uring_free_buffers(&loop->u);
     for (struct job *job = pool_take_done(&loop->pool), *next; job; job = next)
         next = job->next, free(job); /* never run, or never collected */
     while (loop->conns)
         free_conn(loop, loop->conns);
-    if (loop->buf_ring)
-        munmap(loop->buf_ring, BUF_COUNT * sizeof(struct io_uring_buf));
-    free(loop->bufs);
     close(loop->stop_fd);
     close(loop->pool_fd);
     free(loop);
@@ -628,7 +485,17 @@ int main(int argc, char **argv)
     /* Blocking sockets: io_uring waits for them itself (an O_NONBLOCK socket would make
        some kernels hand EAGAIN back instead). */
     fcntl(loop->listener, F_SETFL, fcntl(loop->listener, F_GETFL) & ~O_NONBLOCK);
-    set_up_ring(loop, plain);
+    uring_open(&loop->u, RING_ENTRIES, plain);
+    /* (3) Multishot accept: a kernel that does not know it refuses it at once (EINVAL). */
+    loop->multishot_accept = !plain;
+    arm_accept(loop);
+    io_uring_submit(&loop->u.ring);
+    struct io_uring_cqe *first;
+    struct __kernel_timespec none = {0, 0};
+    if (io_uring_wait_cqe_timeout(&loop->u.ring, &first, &none) == 0) {
+        complete(loop, first);
+        io_uring_cqe_seen(&loop->u.ring, first);
+    }
 
     loop->stop_fd = eventfd(0, EFD_CLOEXEC);
     loop->pool_fd = eventfd(0, EFD_CLOEXEC);
@@ -641,20 +508,21 @@ int main(int argc, char **argv)
     arm_eventfd_read(loop, loop->pool_fd, &loop->pool_count, OP_POOL);
 
     char line[256];
-    describe(loop, &app, line, sizeof line);
+    uring_describe(&loop->u, loop->multishot_accept, app.extra, sizeof app.extra, line,
+                   sizeof line);
     announce(loop->listener, line);
 
     while (!loop->draining || (loop->nconns && !loop->deadline_passed)) {
-        int error = io_uring_submit_and_wait(&loop->ring, 1); /* (2) */
+        int error = io_uring_submit_and_wait(&loop->u.ring, 1); /* (2) */
         if (error < 0 && error != -EINTR && error != -ETIME && error != -EBUSY)
             die(1, "io_uring_enter: %s", strerror(-error));
         unsigned head, seen = 0;
         struct io_uring_cqe *cqe;
-        io_uring_for_each_cqe(&loop->ring, head, cqe) { /* (1) */
+        io_uring_for_each_cqe(&loop->u.ring, head, cqe) { /* (1) */
             complete(loop, cqe);
             seen++;
         }
-        io_uring_cq_advance(&loop->ring, seen);
+        io_uring_cq_advance(&loop->u.ring, seen);
     }
     clean_up(loop);
     return 0;
