@@ -218,6 +218,7 @@ def main() -> None:
         summary[server] = {
             "goodput": statistics.median(s.goodput for s in mine),
             "per_cpu_s": statistics.median(s.per_cpu_s for s in mine),
+            "per_cpu_s_range": [min(s.per_cpu_s for s in mine), max(s.per_cpu_s for s in mine)],
             "server_cpu_utilisation": statistics.median(s.server_cpu_s / s.seconds
                                                         for s in mine),
             "load_cpu_utilisation": statistics.median(s.load_cpu_s / s.seconds for s in mine),
@@ -225,10 +226,13 @@ def main() -> None:
         }
     print(f"\n/ping, {args.connections} connections, {args.rounds} x {args.seconds} s, "
           f"server on CPU {args.server_cpu}, wrk on CPU {args.load_cpu} (medians)")
-    print(f"{'server':<11} {'req/s':>9} {'req/CPU-s':>10} {'server CPU':>10} {'wrk CPU':>8}")
+    print(f"{'server':<11} {'req/s':>9} {'req/CPU-s':>10} {'(min - max)':>17} "
+          f"{'server CPU':>10} {'wrk CPU':>8}")
     for server, row in summary.items():
+        low, high = row["per_cpu_s_range"]
         print(f"{server:<11} {row['goodput']:>9.0f} {row['per_cpu_s']:>10.0f} "
-              f"{row['server_cpu_utilisation']:>10.0%} {row['load_cpu_utilisation']:>8.0%}")
+              f"{f'({low:.0f} - {high:.0f})':>17} {row['server_cpu_utilisation']:>10.0%} "
+              f"{row['load_cpu_utilisation']:>8.0%}")
     ratios = {}
     for a, b in (("c/epoll", "nginx"), ("c/io_uring", "c/epoll"), ("c/io_uring", "nginx")):
         if a in summary and b in summary:
