@@ -7,7 +7,7 @@ so that the fallback code is proven too. At the end, every server log is searche
 sanitizer report, which fails the session even where the suite itself passed (a leak is
 reported only at exit). tests/c/test_sanitizers.py runs it; by hand:
 
-    uv run pytest tests/conformance -p tests.c.sanitized --target c --backend native
+    uv run python -m pytest tests/conformance -p tests.c.sanitized --target c --backend native
 """
 
 from __future__ import annotations

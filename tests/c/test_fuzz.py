@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from tests.c import fuzz_seeds
-from tests.c.conftest import C_DIR, make, need
+from tests.c.native import C_DIR, make, need
 
 FUZZ_SECONDS = int(os.environ.get("LAB_C_FUZZ_SECONDS", "60"))
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 from lab import ROOT
-from tests.c.conftest import need
+from tests.c.native import need
 
 SUITE_TIMEOUT_SECONDS = 900
 

@@ -3,7 +3,7 @@ pieces, the parameter rules; built and run natively, as the image build does."""
 
 from __future__ import annotations
 
-from tests.c.conftest import make, need
+from tests.c.native import make, need
 
 
 def test_the_c_unit_tests_pass() -> None:
