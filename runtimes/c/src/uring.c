@@ -142,7 +142,7 @@ void uring_describe(const struct uring *u, bool multishot_accept, char *json, si
              "\"multishot_accept\": %s, \"provided_buffer_ring\": %s}",
              host.release, liburing, u->setup, multishot_accept ? "true" : "false",
              u->buf_ring ? "true" : "false");
-    snprintf(line, line_cap, "; io_uring on Linux %s: %s accept, %s, setup: %s", host.release,
+    snprintf(line, line_cap, "io_uring on Linux %s: %s accept, %s, setup: %s", host.release,
              multishot_accept ? "multishot" : "plain",
              u->buf_ring ? "provided buffer ring (1024 x 4 KiB)" : "plain recv buffers",
              u->setup);

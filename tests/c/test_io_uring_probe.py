@@ -1,13 +1,16 @@
-"""c/io_uring where io_uring is blocked: a clear reason and EX_UNAVAILABLE (69) at start-up.
+"""What io_uring offers here, and c/io_uring where it is blocked.
 
-The container gets the lab's hardening plus a seccomp profile that refuses io_uring_setup
-with EPERM, as Docker 25 and later do by default; the lab can tell "unavailable here"
-(exit status 69, the reason on stderr) from a crash.
+`build/io_uring --probe` sets up a ring as the server would, prints what it would use and
+exits 0, or exits with EX_UNAVAILABLE (69) and the reason: what `lab.doctor` can ask. Where
+a seccomp profile refuses io_uring_setup with EPERM (Docker 25 and later, by default), the
+server itself stops at start-up with 69 and the reason, so that the lab can tell
+"unavailable here" from a crash.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -15,11 +18,27 @@ from lab.backends.docker import hardening
 from lab.backends.selection import docker_engine_status
 from lab.probe import free_port
 from lab.targets import select
+from tests.c.native import C_DIR, make, need
 from tests.deployments import backend_for, required
 
 EX_UNAVAILABLE = 69
 BLOCK_IO_URING = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
     {"names": ["io_uring_setup"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+
+
+def _probe(*flags: str) -> str:
+    result = subprocess.run([str(C_DIR / "build" / "io_uring"), "--probe", *flags],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_the_probe_says_what_the_kernel_offers() -> None:
+    need("gcc", "make")
+    make("models")
+    assert _probe().startswith("c/io_uring: io_uring on Linux ")
+    assert _probe("--plain").startswith("c/io_uring-plain: io_uring on Linux ")
+    assert "plain accept, plain recv buffers, setup: default" in _probe("--plain")
 
 
 @pytest.mark.docker
