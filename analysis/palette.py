@@ -20,11 +20,11 @@ from matplotlib.colors import to_hex  # noqa: E402
 from PIL import Image  # noqa: E402
 
 BASE = {"node": ["#2E7D32", "#81C784", "#1B5E20"], "go": ["#0097A7", "#4DD0E1", "#006064"],
-        "rust": ["#BF360C", "#FF8A50", "#8D2A06"]}
+        "rust": ["#BF360C", "#FF8A50", "#8D2A06"], "c": ["#37474F", "#78909C", "#263238"]}
 OTHER = ["#6D4C41", "#757575", "#9E9D24", "#5D4037"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p"]
 DPI = 96
-FAMILIES = (("python", "Python server models"), ("other", "Node, Go and Rust"))
+FAMILIES = (("python", "Python server models"), ("other", "Other runtimes"))
 
 
 @dataclass(frozen=True)

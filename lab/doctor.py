@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import resource
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from lab import LOADGEN_DIR, ROOT
 from lab.console import console
 from lab.cpus import available_cpus
 from lab.errors import LabError
-from lab.targets import PYTHON_PLACEHOLDER, Runtime, discover
+from lab.targets import PYTHON_PLACEHOLDER, Runtime, Target, discover
 
 MIN_FREE_GB = 10
 WANT_NOFILE = 16384
@@ -87,6 +88,7 @@ def _toolchain_checks() -> list[Check]:
                                 f"install it to run {runtime.name} natively (docker needs none)"))
         else:
             checks.append(Check(f"native {runtime.name}", "ok", native.toolchain_version(runtime)))
+    checks += [_availability(t) for t in discover() if t.availability]
     pacer_built = (LOADGEN_DIR / "build" / "pacer").exists()
     for tool, why, needed in (
             ("taskset", "CPU pinning natively", True),
@@ -98,6 +100,25 @@ def _toolchain_checks() -> list[Check]:
                             "" if found else f"needed for {why}: apt-get install "
                             + {"go": "golang-go", "taskset": "util-linux"}.get(tool, tool)))
     return checks
+
+
+def _availability(target: Target) -> Check:
+    """Run the target's availability command natively (runtime.toml): can it run here?"""
+    name = f"native {target}"
+    program = target.runtime.folder / target.availability[0]
+    if not program.exists() and shutil.which(target.availability[0]) is None:
+        return Check(name, "warn", "not built natively, so not checked",
+                     f"`uv run invoke lab.build --target {target} --backend native`, then again")
+    try:
+        done = subprocess.run(list(target.availability), cwd=target.runtime.folder,
+                              capture_output=True, text=True, timeout=15)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check(name, "warn", f"its availability check failed: {exc}")
+    said = (done.stdout + done.stderr).strip().splitlines()
+    if done.returncode == 0:
+        return Check(name, "ok", said[-1] if said else "available")
+    return Check(name, "warn", said[-1] if said else f"exit {done.returncode}",
+                 "it will be recorded as 'not measured because ...'; see its runtime README")
 
 
 def _machine_checks() -> list[Check]:

@@ -27,3 +27,13 @@ class BuildError(LabError):
 
 class ServerStartError(LabError):
     """A server did not become ready."""
+
+
+# A target that cannot run on this machine (a kernel feature missing, a seccomp profile)
+# exits at start-up with this status and one line on stderr saying why (runtimes/SPEC.md
+# section 1): the lab records it as "not measured because ...", not as a broken server.
+EX_UNAVAILABLE = 69
+
+
+class TargetUnavailable(ServerStartError):
+    """The target said it cannot run here (exit status EX_UNAVAILABLE)."""

@@ -73,6 +73,7 @@ class Target:
     mechanism: str
     pool_knob: str | None = None
     cap: ConnectionCap | None = None
+    availability: tuple[str, ...] = ()   # a command: exit 0 if it can run here, 69 if not
     variants: dict[str, tuple[dict[str, str], ...]] = field(default_factory=dict)
 
     @property
@@ -192,6 +193,8 @@ def _model(runtime: Runtime, model: str, m: dict, where: str) -> Target:
         readiness=_choice(m, "readiness", READINESS, where),
         mechanism=_need(m, "mechanism", str, where),
         pool_knob=pool_knob, cap=_cap(m, where),
+        availability=_argv(m["availability"], f"{where} availability")
+        if "availability" in m else (),
         variants=_variants(m.get("variants", {}), knob_names, where))
 
 

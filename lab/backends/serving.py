@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from lab import cleanup
 from lab.backends import Server
-from lab.errors import LabError, ServerStartError
+from lab.errors import EX_UNAVAILABLE, LabError, ServerStartError, TargetUnavailable
 from lab.probe import free_port, port_in_use, wait_until_ready
 from lab.targets import Target
 
@@ -42,6 +42,11 @@ def serving(backend: str, target: Target, knobs: dict[str, str] | None, port: in
     try:
         if not wait_until_ready(server.host, server.port, ready_timeout, alive=server.alive):
             status = None if server.alive() else server.wait_exit(0.5)
+            if status == EX_UNAVAILABLE:
+                reason = (server.log_tail(5).strip().splitlines() or ["no reason given"])[-1]
+                raise TargetUnavailable(f"{target} cannot run here: {reason}",
+                                        hint=f"`uv run invoke lab.doctor --backend {backend}` "
+                                             "says what this machine offers")
             what = (f"exited with status {status}" if status is not None
                     else f"did not answer /ping within {ready_timeout:.0f} s")
             raise ServerStartError(

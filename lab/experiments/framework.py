@@ -22,7 +22,7 @@ from rich.progress import Progress, TaskID
 from analysis.content import Concept, Headline, ScoreColumn, Section
 from lab.backends import Backend, Server
 from lab.console import console, progress, warn
-from lab.errors import LabError
+from lab.errors import LabError, TargetUnavailable
 from lab.probe import ping
 from lab.results import Run
 from lab.targets import Target
@@ -217,6 +217,11 @@ class _Runner:
                             warn(f"{target} stopped answering; {len(rest)} point(s) not measured")
                             self.skip(len(rest))
                         return
+        except TargetUnavailable as exc:
+            self.fail(session, session.key, f"not measured because {exc.message}", exc.detail)
+            console.print(f"[yellow]-[/yellow] {target} ({session.variant}): not measured: "
+                          f"{exc.message}")
+            self.skip(len(todo))
         except LabError as exc:
             self.fail(session, session.key, exc.message, exc.detail)
             console.print(f"[red]x[/red] {target} ({session.variant}): {exc.message}")
