@@ -50,14 +50,19 @@ final class Params {
         if (counts.get(name) > 1) {
             throw new HttpError(400, "parameter '" + name + "' is given more than once");
         }
-        String digits = value.replaceFirst("^0+(?=.)", "");
+        int first = 0; // leading zeros are allowed: skip them, but keep a last digit
+        while (first < value.length() - 1 && value.charAt(first) == '0') {
+            first++;
+        }
+        String digits = value.substring(first);
         boolean plain = !value.isEmpty() && value.chars().allMatch(c -> c >= '0' && c <= '9');
         // Longer than max's digits is out of range: no overflow, however long the value.
-        if (!plain || digits.length() > Long.toString(max).length()
-                || Long.parseLong(digits) < min || Long.parseLong(digits) > max) {
+        long number = plain && digits.length() <= Long.toString(max).length()
+                ? Long.parseLong(digits) : -1;
+        if (number < min || number > max) {
             throw new HttpError(400, "parameter '" + name + "' must be a whole number from "
                     + min + " to " + max + ", got '" + value + "'");
         }
-        return Long.parseLong(digits);
+        return number;
     }
 }

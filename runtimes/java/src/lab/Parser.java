@@ -1,5 +1,7 @@
 package lab;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /** Parses one request head (request line and header fields) by RFC 9112, strictly. */
@@ -9,8 +11,8 @@ final class Parser {
 
     /** head: everything up to and including the blank line, as ISO-8859-1 text. */
     static Request parse(String head) throws HttpError {
-        String[] lines = head.split("\r?\n");
-        String[] parts = lines[0].split(" ", -1);
+        List<String> lines = lines(head);
+        String[] parts = lines.isEmpty() ? new String[0] : lines.get(0).split(" ", -1);
         if (parts.length != 3 || !isToken(parts[0]) || !isTarget(parts[1])) {
             throw new HttpError(400, "the request line is not 'METHOD /path HTTP/1.1'");
         }
@@ -25,8 +27,7 @@ final class Parser {
         String connection = "";
         String contentLength = null;
         String transferEncoding = null;
-        for (int i = 1; i < lines.length; i++) {
-            String line = lines[i];
+        for (String line : lines.subList(1, lines.size())) {
             int colon = line.indexOf(':');
             if (colon <= 0 || !isToken(line.substring(0, colon))) {
                 throw new HttpError(400, "a header line is not 'Name: value'");
@@ -66,6 +67,21 @@ final class Parser {
         boolean keepAlive = http11 ? !hasToken(connection, "close")
                 : hasToken(connection, "keep-alive");
         return new Request(parts[0], parts[1], keepAlive, length);
+    }
+
+    /** The head's lines without their line ends (CRLF, or a bare LF), up to the blank line. */
+    private static List<String> lines(String head) {
+        List<String> lines = new ArrayList<>();
+        int start = 0;
+        for (int end = head.indexOf('\n'); end >= 0; end = head.indexOf('\n', start)) {
+            int stop = end > start && head.charAt(end - 1) == '\r' ? end - 1 : end;
+            if (stop == start) {
+                break;
+            }
+            lines.add(head.substring(start, stop));
+            start = end + 1;
+        }
+        return lines;
     }
 
     /** A Content-Length value: digits only, and every copy of the field the same. */

@@ -29,7 +29,7 @@ public final class Server {
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
 
-    private Server(ServerSocket listener, ExecutorService perConnection, Routes routes) {
+    Server(ServerSocket listener, ExecutorService perConnection, Routes routes) {
         this.listener = listener;
         this.perConnection = perConnection;
         this.routes = routes;
@@ -54,6 +54,14 @@ public final class Server {
                 ? Executors.newFixedThreadPool(config.knobs().get(Config.OFFLOAD_THREADS),
                         Thread.ofPlatform().name("offload-", 0).daemon().factory())
                 : null;
+        Routes routes = new Routes(config, offload);
+        long started = System.nanoTime();
+        try {
+            Warmup.run(perConnection, routes);
+        } catch (IOException e) {
+            fail(config.target() + ": " + e.getMessage());
+        }
+        long warmupMs = (System.nanoTime() - started) / 1_000_000;
         ServerSocket listener = null;
         try {
             listener = new ServerSocket();
@@ -63,10 +71,11 @@ public final class Server {
             fail(config.target() + ": cannot listen on " + config.host() + ":" + config.port()
                     + ": " + e.getMessage());
         }
-        Server server = new Server(listener, perConnection, new Routes(config, offload));
+        Server server = new Server(listener, perConnection, routes);
         Runtime.getRuntime().addShutdownHook(new Thread(server::drainAndHalt, "drain"));
-        System.err.printf("%s listening on http://%s:%d (pid %d)%n", config.target(),
-                config.host(), config.port(), ProcessHandle.current().pid());
+        System.err.printf("%s listening on http://%s:%d (pid %d; warmed up with %d requests "
+                + "in %d ms)%n", config.target(), config.host(), config.port(),
+                ProcessHandle.current().pid(), Warmup.requests(), warmupMs);
         server.acceptLoop();
     }
 
@@ -87,7 +96,7 @@ public final class Server {
         open.remove(connection);
     }
 
-    private void acceptLoop() {
+    void acceptLoop() {
         long lastComplaint = 0;
         while (!draining) {
             Socket socket;
@@ -115,6 +124,15 @@ public final class Server {
         }
     }
 
+    void stopAccepting() {
+        draining = true;
+        try {
+            listener.close();
+        } catch (IOException e) {
+            // closed already
+        }
+    }
+
     /**
      * The JVM runs this shutdown hook on SIGTERM or SIGINT (SPEC section 9): stop accepting,
      * close idle connections, give requests in flight up to GRACE_MS, then exit 0. halt, not
@@ -122,12 +140,7 @@ public final class Server {
      * from a shutdown hook.
      */
     private void drainAndHalt() {
-        draining = true;
-        try {
-            listener.close();
-        } catch (IOException e) {
-            // closed already
-        }
+        stopAccepting();
         open.forEach(Connection::closeIfIdle);
         perConnection.shutdown();
         try {
