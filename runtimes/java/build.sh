@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the java targets with a JDK 21 or newer (virtual threads are final since Java 21).
-#   sh build.sh        compile src/ to build/classes, run the unit tests (test/),
-#                      and link build/jdk to the JDK, whose bin/java runtime.toml runs
+#   sh build.sh        compile src/ to build/classes, run the unit tests (test/), compile
+#                      the semantics probes (probes/) to build/probes, and link build/jdk
+#                      to the JDK, whose bin/java runtime.toml and probes.toml run
 #   sh build.sh --jdk  print the JDK it would use, or fail saying what is missing
 # The JDK: $JAVA_HOME, else the one of `javac` on PATH, else the newest in /usr/lib/jvm.
 set -eu
@@ -37,9 +38,10 @@ if [ "${1:-}" = --jdk ]; then
   echo "Java $(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$jdk/release") ($jdk)"
   exit 0
 fi
-rm -rf build/classes build/test-classes
+rm -rf build/classes build/test-classes build/probes
 "$jdk/bin/javac" --release "$MIN" -Xlint:all -Werror -d build/classes $(find src -name '*.java')
 "$jdk/bin/javac" --release "$MIN" -Xlint:all -Werror -cp build/classes -d build/test-classes \
   $(find test -name '*.java')
 "$jdk/bin/java" -cp build/classes:build/test-classes lab.Tests
+"$jdk/bin/javac" --release "$MIN" -Xlint:all -Werror -d build/probes probes/*.java
 ln -sfn "$jdk" build/jdk
