@@ -24,7 +24,7 @@ BASE = {"node": ["#2E7D32", "#81C784", "#1B5E20"], "go": ["#0097A7", "#4DD0E1", 
 OTHER = ["#6D4C41", "#757575", "#9E9D24", "#5D4037"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p"]
 DPI = 96
-FAMILIES = (("python", "Python server models"), ("other", "Node, Go and Rust"))
+FAMILIES = (("python", "Python server models"), ("other", "Other runtimes"))
 
 
 @dataclass(frozen=True)
