@@ -100,7 +100,6 @@ def test_a_broken_runtime_toml_names_the_problem(tmp_path: Path, broken: str,
         load_runtime(write_runtime(tmp_path, text) / "toy" / "runtime.toml")
 
 
-
 def test_native_optional_says_why_a_toolchain_may_be_missing(tmp_path: Path) -> None:
     _, [loop, _pool] = load_runtime(write_runtime(tmp_path, VALID) / "toy" / "runtime.toml")
     assert loop.runtime.native_optional is None
@@ -125,6 +124,7 @@ def test_a_toolchain_that_fails_is_a_missing_toolchain(tmp_path: Path, toolchain
     runtime, _ = load_runtime(write_runtime(tmp_path, text) / "toy" / "runtime.toml")
     found = toolchain_problem(runtime)
     assert found is None if problem is None else problem in (found or ""), found
+
 
 def test_every_runtime_folder_is_complete() -> None:
     """Whatever runtimes exist: each declares its facts, a Dockerfile and a README."""

@@ -26,6 +26,7 @@ final class Warmup {
         "/work?n=100", "/cpu?ms=0", "/cpu?ms=0&offload=1", "/hash?iter=1", "/sleep?ms=0",
         "/nope", "/work?n=x"};
     private static final int PER_BATCH = 8 * MIX.length;
+    private static final int TIMEOUT_MS = 10_000;
 
     private Warmup() {
     }
@@ -73,6 +74,7 @@ final class Warmup {
         byte[] sink = new byte[65_536];
         for (int b = 0; b < BATCHES; b++) {
             try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                socket.setSoTimeout(TIMEOUT_MS); // a stuck warm-up fails start-up, loudly
                 OutputStream out = socket.getOutputStream();
                 InputStream in = socket.getInputStream();
                 out.write(batch);
