@@ -14,7 +14,7 @@ from lab import LOADGEN_DIR, ROOT
 from lab.console import console
 from lab.cpus import available_cpus
 from lab.errors import LabError
-from lab.targets import PYTHON_PLACEHOLDER, Runtime, Target, discover
+from lab.targets import Runtime, Target, discover
 
 MIN_FREE_GB = 10
 WANT_NOFILE = 16384
@@ -76,15 +76,15 @@ def _runtimes() -> list[Runtime]:
 
 
 def _toolchain_checks() -> list[Check]:
-    from lab.backends.native import NativeBackend
+    from lab.backends.native import NativeBackend, toolchain_problem
     from lab.cpus import CpuSets
 
     native = NativeBackend(CpuSets((0,), (0,)))
     checks = []
     for runtime in _runtimes():
-        tool = runtime.toolchain[0]
-        if tool != PYTHON_PLACEHOLDER and shutil.which(tool) is None:
-            checks.append(Check(f"native {runtime.name}", "warn", f"'{tool}' not found",
+        problem = toolchain_problem(runtime)
+        if problem:
+            checks.append(Check(f"native {runtime.name}", "warn", problem,
                                 f"install it to run {runtime.name} natively (docker needs none)"))
         else:
             checks.append(Check(f"native {runtime.name}", "ok", native.toolchain_version(runtime)))

@@ -44,6 +44,9 @@ class Runtime:
     build_steps: tuple[tuple[str, ...], ...]
     build_env: dict[str, str] = field(default_factory=dict)
     knobs: dict[str, Knob] = field(default_factory=dict)
+    # Why the native toolchain may be missing where the host's own files cannot install it:
+    # a missing one then skips native deployments even under LAB_REQUIRE_NATIVE=1.
+    native_optional: str | None = None
 
     @property
     def image_name(self) -> str:
@@ -218,6 +221,8 @@ def load_runtime(toml_path: Path) -> tuple[Runtime, list[Target]]:
         build_steps=tuple(_argv(s, f"{where} build") for s in data.get("build", [])),
         build_env={k: str(v) for k, v in data.get("build_env", {}).items()},
         knobs=knobs,
+        native_optional=(_need(data, "native_optional", str, where)
+                         if "native_optional" in data else None),
     )
     targets = [_model(runtime, model, m, f"{where} [models.{model}]")
                for model, m in _need(data, "models", dict, where).items()]

@@ -8,16 +8,16 @@ tests fail, so that CI never passes by skipping.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from functools import cache
 
 import pytest
 
 from lab.backends import Backend
+from lab.backends.native import toolchain_problem
 from lab.backends.selection import docker_engine_status, make_backend
 from lab.cpus import default_cpu_sets
-from lab.targets import PYTHON_PLACEHOLDER, Target, discover, select
+from lab.targets import Target, discover, select
 
 
 def required(flag: str) -> bool:
@@ -52,11 +52,9 @@ def ensure_built(deployment: Deployment) -> Target:
     return target
 
 
-def _native_skip_reason(target: Target) -> str | None:
-    tool = target.runtime.toolchain[0]
-    if tool == PYTHON_PLACEHOLDER or shutil.which(tool):
-        return None
-    return f"native toolchain '{tool}' for {target.runtime.name} is not installed"
+@cache
+def _native_skip_reason(runtime: str) -> str | None:
+    return toolchain_problem(next(t.runtime for t in discover() if t.runtime.name == runtime))
 
 
 @cache
@@ -82,8 +80,13 @@ def deployment_params(config: pytest.Config, with_knobs: bool = False,
             continue
         for target in targets:
             if backend == "native":
-                reason = _native_skip_reason(target)
-                must = required("LAB_REQUIRE_NATIVE")
+                reason = _native_skip_reason(target.runtime.name)
+                optional = target.runtime.native_optional
+                # A toolchain the host's own files cannot install skips even where native
+                # is required (runtime.toml native_optional says why).
+                must = required("LAB_REQUIRE_NATIVE") and not optional
+                if reason and optional:
+                    reason = f"{reason} ({optional})"
             else:
                 reason = _docker_skip_reason()
                 must = required("LAB_REQUIRE_DOCKER") or wanted == "docker"

@@ -25,7 +25,7 @@ from lab.backends import BuildOutcome, LoadRun
 from lab.backends.serving import serving
 from lab.cpus import CpuSets
 from lab.errors import BuildError
-from lab.targets import Runtime, Target
+from lab.targets import PYTHON_PLACEHOLDER, Runtime, Target
 
 STOP_GRACE_SECONDS = 3.0
 READY_TIMEOUT_SECONDS = 15.0
@@ -211,10 +211,8 @@ class NativeBackend:
                            time.monotonic() - started)
 
     def toolchain_version(self, runtime: Runtime) -> str:
-        argv = [sys.executable if p == "{python}" else p for p in runtime.toolchain]
         try:
-            out = subprocess.run(argv, capture_output=True, text=True, timeout=30,
-                                 cwd=runtime.folder)
+            out = _run_toolchain(runtime)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"unavailable ({exc})"
         return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 \
@@ -225,6 +223,30 @@ class NativeBackend:
 
     def describe(self) -> dict[str, object]:
         return {"backend": self.name, "cpus": self.cpus.as_record(), "root": str(ROOT)}
+
+
+def _run_toolchain(runtime: Runtime) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable if p == PYTHON_PLACEHOLDER else p for p in runtime.toolchain]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=runtime.folder)
+
+
+def toolchain_problem(runtime: Runtime) -> str | None:
+    """Why the runtime's native toolchain cannot be used here (None: it can).
+
+    Missing from PATH, or its `toolchain` command fails (e.g. java's, when no JDK 21+ is
+    found): then the command's own words say what is missing.
+    """
+    tool = runtime.toolchain[0]
+    if tool != PYTHON_PLACEHOLDER and shutil.which(tool) is None:
+        return f"native toolchain '{tool}' for {runtime.name} is not installed"
+    try:
+        out = _run_toolchain(runtime)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"native toolchain of {runtime.name} does not run: {exc}"
+    if out.returncode == 0:
+        return None
+    said = " ".join((out.stderr or out.stdout).split())
+    return said or f"`{' '.join(runtime.toolchain)}` exited with status {out.returncode}"
 
 
 def _wait4(pid: int, deadline: float) -> tuple[int, os.struct_rusage | None]:

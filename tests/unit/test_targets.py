@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.backends.native import toolchain_problem
 from lab.errors import LabError
 from lab.targets import discover, load_runtime, select
 
@@ -97,6 +98,32 @@ def test_a_broken_runtime_toml_names_the_problem(tmp_path: Path, broken: str,
     text = VALID.replace(broken, replacements[broken], 1)
     with pytest.raises(LabError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_runtime(write_runtime(tmp_path, text) / "toy" / "runtime.toml")
+
+
+def test_native_optional_says_why_a_toolchain_may_be_missing(tmp_path: Path) -> None:
+    _, [loop, _pool] = load_runtime(write_runtime(tmp_path, VALID) / "toy" / "runtime.toml")
+    assert loop.runtime.native_optional is None
+    text = VALID.replace('build_env', 'native_optional = "no package"\nbuild_env', 1)
+    _, [loop, _pool] = load_runtime(write_runtime(tmp_path, text, "toy2") / "toy2" / "runtime.toml")
+    assert loop.runtime.native_optional == "no package"
+    with pytest.raises(LabError, match="'native_optional' must be a str"):
+        load_runtime(write_runtime(tmp_path, text.replace('"no package"', "1"), "toy3")
+                     / "toy3" / "runtime.toml")
+
+
+@pytest.mark.parametrize(("toolchain", "problem"), [
+    ('["true"]', None),
+    ('["no-such-compiler", "--version"]', "'no-such-compiler' for toy is not installed"),
+    ('["sh", "-c", "echo no JDK 21 found >&2; exit 1"]', "no JDK 21 found"),
+    ('["false"]', "`false` exited with status 1"),
+])
+def test_a_toolchain_that_fails_is_a_missing_toolchain(tmp_path: Path, toolchain: str,
+                                                       problem: str | None) -> None:
+    """The toolchain command runs in the runtime's folder; its own words say what is missing."""
+    text = VALID.replace('toolchain = ["true"]', f"toolchain = {toolchain}")
+    runtime, _ = load_runtime(write_runtime(tmp_path, text) / "toy" / "runtime.toml")
+    found = toolchain_problem(runtime)
+    assert found is None if problem is None else problem in (found or ""), found
 
 
 def test_every_runtime_folder_is_complete() -> None:

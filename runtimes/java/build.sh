@@ -1,0 +1,47 @@
+#!/bin/sh
+# Builds the java targets with a JDK 21 or newer (virtual threads are final since Java 21).
+#   sh build.sh        compile src/ to build/classes, run the unit tests (test/), compile
+#                      the semantics probes (probes/) to build/probes, and link build/jdk
+#                      to the JDK, whose bin/java runtime.toml and probes.toml run
+#   sh build.sh --jdk  print the JDK it would use, or fail saying what is missing
+# The JDK: $JAVA_HOME, else the one of `javac` on PATH, else the newest in /usr/lib/jvm.
+set -eu
+cd "$(dirname "$0")"
+MIN=21
+
+feature() { # the feature release (17, 21, 25...) of the JDK at $1, or nothing
+  [ -x "$1/bin/javac" ] && [ -x "$1/bin/java" ] || return 0
+  sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$1/release" 2>/dev/null
+}
+
+usable() { v=$(feature "$1"); [ -n "$v" ] && [ "$v" -ge "$MIN" ]; }
+
+find_jdk() {
+  if [ -n "${JAVA_HOME:-}" ] && usable "$JAVA_HOME"; then echo "$JAVA_HOME"; return; fi
+  if javac=$(command -v javac) && home=$(dirname "$(dirname "$(readlink -f "$javac")")") \
+      && usable "$home"; then echo "$home"; return; fi
+  best= best_v=0
+  for home in /usr/lib/jvm/*; do
+    v=$(feature "$home")
+    if [ -n "$v" ] && [ "$v" -gt "$best_v" ]; then best=$home best_v=$v; fi
+  done
+  if [ "$best_v" -ge "$MIN" ]; then echo "$best"; return; fi
+  {
+    echo "no JDK $MIN or newer found (JAVA_HOME, javac on PATH, /usr/lib/jvm/*${best:+; newest: $best, Java $best_v}): virtual threads need Java $MIN+."
+    echo "Install one (Debian 13: apt-get install openjdk-25-jdk-headless; Debian 12 packages only OpenJDK 17) and set JAVA_HOME, or use --backend docker."
+  } >&2
+  return 1
+}
+
+jdk=$(find_jdk)
+if [ "${1:-}" = --jdk ]; then
+  echo "Java $(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$jdk/release") ($jdk)"
+  exit 0
+fi
+rm -rf build/classes build/test-classes build/probes
+"$jdk/bin/javac" --release "$MIN" -Xlint:all -Werror -d build/classes $(find src -name '*.java')
+"$jdk/bin/javac" --release "$MIN" -Xlint:all -Werror -cp build/classes -d build/test-classes \
+  $(find test -name '*.java')
+"$jdk/bin/java" -cp build/classes:build/test-classes lab.Tests
+"$jdk/bin/javac" --release "$MIN" -Xlint:all -Werror -d build/probes probes/*.java
+ln -sfn "$jdk" build/jdk
