@@ -37,9 +37,10 @@ CONCEPT = Concept("When does async code run?", (
     "holds a std::sync::Mutex guard across .await with tokio::spawn, which does not "
     "compile (the guard is not Send, and clippy's await_holding_lock lint names the bug); "
     "the probe spawns it with spawn_local on a LocalSet, which deadlocks as the slide "
-    "says. In Node, setTimeout(0) and setImmediate scheduled from the main module run in "
-    "either order, depending on timing, so the queue probe starts inside an I/O callback, "
-    "where setImmediate always runs first.",
+    "says. Node's queue order holds inside a callback of the loop, which is where the "
+    "probe starts: at the top of an ES module the module body itself runs as a microtask, "
+    "so Promise callbacks run before process.nextTick ones, and setTimeout(0) and "
+    "setImmediate run in either order, depending on timing.",
 ))
 
 

@@ -5,7 +5,7 @@ scorecard column (the share of each runtime's probes that behaved as expected)."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from analysis.content import Finding, ScoreCell, ScoreColumn, Section
@@ -18,7 +18,7 @@ LEVEL = {AS_EXPECTED: "good", UNEXPECTED: "bad", NOT_APPLICABLE: "info"}
 LEGEND = {"good": "every probe that applies printed its expected trace and ended as "
                   "expected (exited, or hung until its deadline where that is the lesson)",
           "mixed": "some probes did not (hover for which)", "bad": "no probe did",
-          "none": "the runtime has no probes"}
+          "info": "no probe applies here", "none": "the runtime has no probes"}
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,10 @@ def without_probes(run: RunData) -> list[str]:
     return sorted(set(frame.loc[frame["metric"] == "probes_declared", "runtime"].astype(str)))
 
 
-def _grouped(runs: Iterable[ProbeRun]) -> dict[str, list[ProbeRun]]:
+def _by(runs: Iterable[ProbeRun], key: Callable[[ProbeRun], str]) -> dict[str, list[ProbeRun]]:
     groups: dict[str, list[ProbeRun]] = {}
     for each in runs:
-        groups.setdefault(each.name, []).append(each)
+        groups.setdefault(key(each), []).append(each)
     return groups
 
 
@@ -97,10 +97,6 @@ def _summary(runs: list[ProbeRun]) -> str:
 
 def _lines(lines: Iterable[str]) -> str:
     return "\n".join(lines) or "(nothing)"
-
-
-def _code(value: str, css: str = "code") -> Cell:
-    return Cell(value, value, css)
 
 
 def overview_table(groups: dict[str, list[ProbeRun]]) -> Table:
@@ -135,10 +131,12 @@ def probe_table(runs: list[ProbeRun]) -> Table:
     expected = _lines(first.probe["expected"])
     for each in runs:
         level = {UNEXPECTED: "bad", NOT_APPLICABLE: "info"}.get(each.verdict, "")
+        observed = _lines(each.observed)
         table.rows.append([
             *([Cell(str(each.repetition), each.repetition)] if repeated else []),
-            _code(first.probe["excerpt"]), _code(expected, "trace"),
-            _code(_lines(each.observed), f"trace level-{level}" if level else "trace"),
+            Cell(first.probe["excerpt"], first.probe["id"], "code"),
+            Cell(expected, expected, "trace"),
+            Cell(observed, observed, f"trace level-{level}" if level else "trace"),
             text(f"{each.outcome}: {each.verdict}" + (
                 f" ({each.explanation})" if each.verdict != AS_EXPECTED else ""))])
     return table
@@ -147,10 +145,8 @@ def probe_table(runs: list[ProbeRun]) -> Table:
 def findings(groups: dict[str, list[ProbeRun]], skipped: list[str],
              backend: str) -> list[Finding]:
     found = []
-    by_runtime: dict[str, list[ProbeRun]] = {}
-    for runs in groups.values():
-        by_runtime.setdefault(runs[0].runtime, []).extend(runs)
-    for runtime, runs in by_runtime.items():
+    every = [each for runs in groups.values() for each in runs]
+    for runtime, runs in _by(every, lambda r: r.runtime).items():
         good, applicable = _tally(runs)
         na = len(runs) - applicable
         found.append(Finding(NAME, (
@@ -182,7 +178,7 @@ def findings(groups: dict[str, list[ProbeRun]], skipped: list[str],
 
 
 def section(run: RunData, base: Section) -> Section:
-    groups = _grouped(probe_runs(run))
+    groups = _by(probe_runs(run), lambda r: r.name)
     backend = str((run.meta.get("backend") or {}).get("backend", "unknown backend"))
     base.findings = findings(groups, without_probes(run), backend)
     if groups:
@@ -196,19 +192,18 @@ def section(run: RunData, base: Section) -> Section:
 
 def scorecard(run: RunData) -> list[ScoreColumn]:
     column = ScoreColumn(NAME, "probes as expected", LEGEND)
-    by_runtime: dict[str, list[ProbeRun]] = {}
-    for each in probe_runs(run):
-        by_runtime.setdefault(each.runtime, []).append(each)
     cells = {runtime: ScoreCell("no probes", "none", -1.0, "no probes/probes.toml")
              for runtime in without_probes(run)}
-    for runtime, runs in by_runtime.items():
+    for runtime, runs in _by(probe_runs(run), lambda r: r.runtime).items():
         good, applicable = _tally(runs)
+        if not applicable:
+            cells[runtime] = ScoreCell("n/a", "info", "", "no probe applied here")
+            continue
         level = "good" if good == applicable else "bad" if good == 0 else "mixed"
         odd = sorted({r.probe["id"] for r in runs if r.verdict == UNEXPECTED})
         detail = (f"unexpected: {', '.join(odd)}" if odd else "every applicable probe "
                   "behaved as expected")
-        cells[runtime] = ScoreCell(f"{good}/{applicable}", level,
-                                   good / applicable if applicable else "", detail)
+        cells[runtime] = ScoreCell(f"{good}/{applicable}", level, good / applicable, detail)
     for target in run.target_names:
         runtime = target.partition("/")[0]
         if runtime in cells:

@@ -1,7 +1,9 @@
 // Inside an I/O callback, Node drains process.nextTick's queue, then the Promise
 // microtasks, then runs setImmediate (check phase) before setTimeout(0) (timers
-// phase of the next loop iteration). (At the top of a module the order of
-// setTimeout(0) and setImmediate depends on timing, so the probe starts in I/O.)
+// phase of the next loop iteration). The probe starts in I/O because at the top
+// of an ES module both orders differ: the module body itself runs as a microtask,
+// so Promise callbacks run before nextTick ones, and setTimeout(0) and setImmediate
+// run in either order, depending on timing.
 import { readFile } from "node:fs";
 
 readFile(new URL(import.meta.url), () => {
