@@ -121,16 +121,24 @@ def _copy_python(root: Path, name: str, probes: bool) -> Path:
 
 def test_lab_run_semantics_reports_mismatches_and_runtimes_without_probes(
         tmp_path: Path) -> None:
-    """Natively: a copy of the python runtime with one wrong expectation, one without
-    probes, and the real one; each is reported for what it is."""
+    """Natively: copies of the python runtime with one wrong expectation, without probes
+    and with a malformed probes file, beside the real one; each is reported for what it is."""
     altered = _copy_python(tmp_path / "runtimes", "pywrong", probes=True) / "probes"
     truth = "2 script: got a coroutine object; its body has not run"
     myth = "2 script: the body ran at the call"
     toml = altered / "probes.toml"
     toml.write_text(toml.read_text().replace(f'"{truth}"', f'"{myth}"'))
     _copy_python(tmp_path / "runtimes", "pybare", probes=False)
-    folder, html = _run_and_report(tmp_path, "python/asyncio,pywrong/asyncio,pybare/asyncio",
-                                   "native", {"LAB_RUNTIMES_PATH": str(tmp_path / "runtimes")})
+    broken = _copy_python(tmp_path / "runtimes", "pybroken", probes=True) / "probes"
+    (broken / "probes.toml").write_text('language = "Python"\n[[probes]]\nid = "x"\n')
+    folder, html = _run_and_report(
+        tmp_path, "python/asyncio,pywrong/asyncio,pybare/asyncio,pybroken/asyncio", "native",
+        {"LAB_RUNTIMES_PATH": str(tmp_path / "runtimes")})
+
+    (failure,) = [json.loads(p.read_text()) for p in (folder / "semantics" / "failures").iterdir()]
+    assert failure["target"] == "pybroken/asyncio"
+    assert failure["reason"] == "pybroken/probes/probes.toml probe 1: 'source' must be a string, " \
+                                "got None"
 
     rows = (folder / "semantics.csv").read_text()
     assert "pybare/asyncio" in rows and "probes_declared" in rows

@@ -85,7 +85,7 @@ def test_a_runtime_without_a_probes_file_has_none(tmp_path: Path) -> None:
     (('outcome = "deadline"', 'outcome = "crash"'), "'outcome' must be one of"),
     (("deadline_s = 2", "deadline_s = 0"), "'deadline_s' must be a positive number"),
     (('env = { MODE = "hang" }', "env = { MODE = 1 }"), "'env' must be a table of strings"),
-    (('lesson = "It hangs."', ""), "'lesson' must be a str"),
+    (('lesson = "It hangs."', ""), "'lesson' must be a string"),
     (("[[probes]]", "[[probe]]"), "no \\[\\[probes\\]\\] tables"),
     (('language = "Toy"', 'language = "Toy'), "is not valid TOML"),
 ])

@@ -9,6 +9,7 @@ on the run's backend and verdict.py compares; analysis.py reports. No server run
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 from analysis.content import Concept, Headline, ScoreColumn, Section
 from lab.experiments.framework import Context, Experiment, Point, Session
@@ -57,7 +58,7 @@ class Semantics(Experiment):
         return measuring.sessions(spec, targets)
 
     def start(self, backend, session):
-        return measuring.no_server(backend, session)
+        return nullcontext()  # no server: each point runs a probe program
 
     def measure(self, ctx: Context, point: Point) -> None:
         measuring.measure(ctx, point)

@@ -2,13 +2,12 @@
 backend (natively from the runtime folder, or in the runtime's image), and judge it.
 
 One session per runtime (its first selected target stands for it: probes belong to the
-runtime, not to a model) and one point per probe. No server runs: start() yields None.
+runtime, not to a model) and one point per probe. No server runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lab.backends import Backend, ProgramRun
@@ -46,11 +45,6 @@ def sessions(spec: SemanticsSpec, targets: Sequence[Target]) -> list[Session]:
         first.setdefault(target.runtime.name, target)
     return [Session.of(target, {}, rep, _points(target.runtime))
             for rep, target in interleave(list(first.values()), spec.repetitions)]
-
-
-@contextmanager
-def no_server(backend: Backend, session: Session) -> Iterator[None]:
-    yield None
 
 
 def run_probe(backend: Backend, runtime: Runtime, probe: Probe) -> tuple[ProgramRun, Verdict]:

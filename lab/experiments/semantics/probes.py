@@ -63,16 +63,16 @@ def _strings(value: object, where: str, key: str) -> tuple[str, ...]:
 
 
 def _probe(table: dict, folder: Path, where: str) -> Probe:
-    def need(key: str, kind: type) -> object:
-        if not isinstance(table.get(key), kind):
-            raise LabError(f"{where}: '{key}' must be a {kind.__name__}, got "
-                           f"{table.get(key)!r}", hint=FORMAT_HINT)
+    def need(key: str) -> str:
+        if not isinstance(table.get(key), str):
+            raise LabError(f"{where}: '{key}' must be a string, got {table.get(key)!r}",
+                           hint=FORMAT_HINT)
         return table[key]
 
-    probe_id = str(need("id", str))
+    probe_id = need("id")
     if not ID.match(probe_id):
         raise LabError(f"{where}: id '{probe_id}' must be lowercase letters, digits and '-'")
-    source = str(need("source", str))
+    source = need("source")
     if not (folder / source).is_file():
         raise LabError(f"{where}: source '{source}' is not a file in {folder}",
                        hint="source names the probe's program, relative to the runtime folder")
@@ -88,7 +88,7 @@ def _probe(table: dict, folder: Path, where: str) -> Probe:
         raise LabError(f"{where}: 'env' must be a table of strings, e.g. "
                        '{ GOMAXPROCS = "1" }', hint=FORMAT_HINT)
     return Probe(probe_id, _strings(table.get("command"), where, "command"), source,
-                 _strings(table.get("expected"), where, "expected"), str(need("lesson", str)),
+                 _strings(table.get("expected"), where, "expected"), need("lesson"),
                  float(deadline), outcome, dict(env))
 
 
