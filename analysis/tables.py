@@ -18,6 +18,7 @@ MAX_GENERIC_ROWS = 600
 class Cell:
     text: str
     sort: str | float = ""   # numeric cells sort by number, others by text
+    css: str = ""            # classes: "code" (as written), "trace" (lines kept), "level-bad"
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,6 +28,17 @@ class LoadRun:
     stderr: str
     cpu_seconds: float
     wall_seconds: float
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """One finished (or deadline-killed) program of a runtime, e.g. a semantics probe."""
+
+    returncode: int | None      # None when the deadline killed it
+    stdout: str
+    stderr: str
+    wall_seconds: float
+    timed_out: bool
 
 
 class Server(Protocol):
@@ -74,6 +86,11 @@ class Backend(Protocol):
 
     def run_load(self, argv: list[str], *, timeout: float) -> LoadRun:
         """Run a load generator on the load CPUs, bounded by timeout seconds."""
+
+    def run_program(self, runtime: Runtime, argv: Sequence[str], *,
+                    env: dict[str, str] | None = None, timeout: float) -> ProgramRun:
+        """Run a program of a runtime (from its folder, or /app in its image) on the server
+        CPUs, like a server ("{python}" = the interpreter); kill it after timeout seconds."""
 
     def toolchain_version(self, runtime: Runtime) -> str: ...
 

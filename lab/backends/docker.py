@@ -11,6 +11,7 @@ import contextlib
 import os
 import secrets
 import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -21,14 +22,14 @@ from docker.models.containers import Container
 from docker.types import Ulimit
 
 from lab import IMAGE_NAMESPACE, LOADGEN_DIR, cleanup
-from lab.backends import BuildOutcome, LoadRun
+from lab.backends import BuildOutcome, LoadRun, ProgramRun
 from lab.backends.docker_base import BASE_IMAGE, ensure_base_image
 from lab.backends.docker_images import PROJECT_LABEL, build_image, context_hash, current_hash
 from lab.backends.serving import serving
 from lab.console import console
 from lab.cpus import CpuSets
 from lab.errors import LabError
-from lab.targets import Runtime, Target
+from lab.targets import PYTHON_PLACEHOLDER, Runtime, Target
 
 LOADGEN_IMAGE = f"{IMAGE_NAMESPACE}/loadgen"
 # Descriptors per container: enough for the sweep's 10,000 connections, and within the
@@ -248,6 +249,41 @@ class DockerBackend:
         if self._loadgen_key is not None:
             cleanup.unregister(self._loadgen_key)
             self._loadgen_key = None
+
+    # -- programs ---------------------------------------------------------------
+    def run_program(self, runtime: Runtime, argv: Sequence[str], *,
+                    env: dict[str, str] | None = None, timeout: float) -> ProgramRun:
+        """A container of the runtime's image per program, hardened and pinned like a
+        server; the deadline counts from the container's start."""
+        container = self.client.containers.create(
+            self._image(f"{runtime.image_name}:latest"),
+            command=["python3" if part == PYTHON_PLACEHOLDER else part for part in argv],
+            name=f"lab-{runtime.name}-program-{secrets.token_hex(4)}",
+            environment=env or {}, cpuset_cpus=self.cpus.server_list,
+            mem_limit=SERVER_MEMORY, labels=self.labels("program", runtime.name), **hardening())
+
+        def remove() -> None:
+            with contextlib.suppress(DockerException):
+                container.remove(force=True)
+
+        key = cleanup.register(remove)
+        try:
+            _start(container)
+            started = time.monotonic()
+            try:
+                status: int | None = container.wait(timeout=timeout)["StatusCode"]
+            except requests.exceptions.RequestException:  # the deadline passed
+                with contextlib.suppress(DockerException):  # it may have exited just now
+                    container.kill()
+                container.wait(timeout=30)
+                status = None
+            wall = time.monotonic() - started
+            out, err = (container.logs(stdout=which, stderr=not which).decode(errors="replace")
+                        for which in (True, False))
+        finally:
+            remove()
+            cleanup.unregister(key)
+        return ProgramRun(status, out, err, wall, status is None)
 
     # -- description ------------------------------------------------------------
     def toolchain_version(self, runtime: Runtime) -> str:

@@ -17,14 +17,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 from lab import LOADGEN_DIR, ROOT, cleanup
-from lab.backends import BuildOutcome, LoadRun
+from lab.backends import BuildOutcome, LoadRun, ProgramRun
 from lab.backends.serving import serving
 from lab.cpus import CpuSets
-from lab.errors import BuildError
+from lab.errors import BuildError, LabError
 from lab.targets import PYTHON_PLACEHOLDER, Runtime, Target
 
 STOP_GRACE_SECONDS = 3.0
@@ -210,6 +211,37 @@ class NativeBackend:
                            usage.ru_utime + usage.ru_stime if usage else 0.0,
                            time.monotonic() - started)
 
+    # -- programs ---------------------------------------------------------------
+    def run_program(self, runtime: Runtime, argv: Sequence[str], *,
+                    env: dict[str, str] | None = None, timeout: float) -> ProgramRun:
+        argv = [sys.executable if part == PYTHON_PLACEHOLDER else part for part in argv]
+        found = (runtime.folder / argv[0]).exists() if "/" in argv[0] else shutil.which(argv[0])
+        if not found:
+            raise LabError(f"{runtime.name}: '{argv[0]}' is not there to run",
+                           hint=f"build it: uv run invoke lab.build --target {runtime.name} "
+                                "--backend native")
+        program_env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+        program_env.update({"PYTHONDONTWRITEBYTECODE": "1", **(env or {})})
+        started = time.monotonic()
+        proc = subprocess.Popen(["taskset", "-c", self.cpus.server_list, *argv],
+                                cwd=runtime.folder, env=program_env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True, preexec_fn=_prepare_child)
+        key = cleanup.register(lambda: _kill_group(proc.pid, signal.SIGKILL))
+        timed_out = False
+        try:
+            try:
+                out, err = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill_group(proc.pid, signal.SIGKILL)
+                out, err = proc.communicate()
+        finally:
+            _kill_group(proc.pid, signal.SIGKILL)  # anything it left behind
+            cleanup.unregister(key)
+        return ProgramRun(None if timed_out else proc.returncode, out.decode(errors="replace"),
+                          err.decode(errors="replace"), time.monotonic() - started, timed_out)
+
     def toolchain_version(self, runtime: Runtime) -> str:
         try:
             out = _run_toolchain(runtime)
@@ -219,7 +251,7 @@ class NativeBackend:
             else f"unavailable (exit {out.returncode})"
 
     def close(self) -> None:
-        """Nothing outlives serve() and run_load() natively; logs stay for inspection."""
+        """Nothing outlives what native runs start; logs stay for inspection."""
 
     def describe(self) -> dict[str, object]:
         return {"backend": self.name, "cpus": self.cpus.as_record(), "root": str(ROOT)}

@@ -102,8 +102,12 @@ class Experiment:
     def sessions(self, spec: Any, targets: Sequence[Target]) -> list[Session]:
         raise NotImplementedError
 
-    def start(self, backend: Backend, session: Session) -> AbstractContextManager[Server]:
-        """What a session runs against; by default the target's server with its knobs."""
+    def start(self, backend: Backend, session: Session,
+              ) -> AbstractContextManager[Server | None]:
+        """What a session runs against; by default the target's server with its knobs.
+
+        None: the session runs no server (e.g. probe programs), so the runner fetches no
+        /info and pings nothing."""
         return backend.serve(session.target, knobs=session.knob_dict)
 
     def measure(self, ctx: Context, point: Point) -> None:
@@ -132,13 +136,14 @@ class Context:
     backend: Backend
     run: Run
     session: Session
-    server: Server
+    server: Server | None
     server_info: dict
     rows: list[dict] = field(default_factory=list)
     info: dict = field(default_factory=dict)
 
     @property
     def url(self) -> str:
+        assert self.server is not None, "this experiment's start() runs no server"
         return f"http://{self.server.host}:{self.server.port}"
 
     def row(self, point: Point, metric: str, value: float | None, unit: str,
@@ -202,13 +207,14 @@ class _Runner:
         target = session.target
         try:
             with self.experiment.start(self.backend, session) as server:
-                info = fetch_info(server)
+                info = fetch_info(server) if server is not None else {}
+                record = ({"runtime_version": info.get("version"), "info": info}
+                          if server is not None else {})
                 self.outcome.target_info.setdefault(target.name, {
-                    "runtime_version": info.get("version"), "info": info,
-                    "toolchain": self.backend.toolchain_version(target.runtime)})
+                    **record, "toolchain": self.backend.toolchain_version(target.runtime)})
                 for index, point in enumerate(todo):
                     self.point(session, server, info, point)
-                    if not ping(server.host, server.port, timeout=5.0):
+                    if server is not None and not ping(server.host, server.port, timeout=5.0):
                         rest = todo[index + 1:]
                         if rest:
                             self.fail(session, session.key,
@@ -227,16 +233,18 @@ class _Runner:
             console.print(f"[red]x[/red] {target} ({session.variant}): {exc.message}")
             self.skip(len(todo))
 
-    def point(self, session: Session, server: Server, info: dict, point: Point) -> None:
+    def point(self, session: Session, server: Server | None, info: dict, point: Point) -> None:
         self.bar.update(self.task, description=f"{self.experiment.name}: {session.target} "
                         f"{session.variant} r{session.repetition} {point.label}")
         ctx = Context(self.experiment, self.spec, self.backend, self.run, session, server, info)
-        ping(server.host, server.port)  # the primer request
+        if server is not None:
+            ping(server.host, server.port)  # the primer request
         key = session.point_key(point)
         try:
             self.experiment.measure(ctx, point)
         except LabError as exc:
-            self.fail(session, key, exc.message, exc.detail + "\n" + server.log_tail())
+            log = "\n" + server.log_tail() if server is not None else ""
+            self.fail(session, key, exc.message, exc.detail + log)
             warn(f"{session.target} {point.label}: {exc.message}")
             self.skip(1)
             return

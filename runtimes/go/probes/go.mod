@@ -1,0 +1,3 @@
+module asyncruntimelab/go/probes
+
+go 1.24
