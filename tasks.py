@@ -255,13 +255,16 @@ def base(c):
 @lab_task(help_={"images": "also remove the lab's images (not the base image)",
                  "base": "with --images, also remove a debootstrapped base image"})
 def clean(c, images=False, base=False):
-    """Remove every container (and with --images, image) carrying the lab's labels."""
+    """Remove every container (and with --images, image) carrying the lab's labels, except
+    the containers of lab processes still running here."""
     from lab.backends.selection import make_backend
     from lab.clean import remove_containers, remove_images
 
     backend, _ = make_backend("docker", _cpus())
-    removed = remove_containers(backend.client)
+    removed, kept = remove_containers(backend.client)
     console.print(f"removed {len(removed)} container(s) {', '.join(removed)}")
+    if kept:
+        console.print(f"kept {len(kept)} container(s) of running labs: {', '.join(kept)}")
     if images:
         tags = remove_images(backend.client, include_base=base)
         console.print(f"removed {len(tags)} image(s) {', '.join(tags)}")

@@ -28,7 +28,7 @@ class Check:
 
 
 def _docker_checks() -> list[Check]:
-    from lab.backends.docker import LOADGEN_IMAGE
+    from lab.backends.docker import HELPER_DIR, HELPER_IMAGE, LOADGEN_IMAGE
     from lab.backends.docker_base import BASE_IMAGE, base_image_id
     from lab.backends.docker_images import context_hash, current_hash
     from lab.backends.selection import docker_engine_status
@@ -40,8 +40,14 @@ def _docker_checks() -> list[Check]:
                       "DOCKER_HOST; --backend auto then uses the native backend")]
     import docker
 
+    from lab.reaper import reap
+
     client = docker.from_env()
     checks = [Check("docker engine", "ok", why)]
+    reaped = reap(client)
+    checks.append(Check("leftover containers", "ok", "; ".join(
+        f"removed {len(r.names)} of dead lab process {r.owner.pid} (run {', '.join(r.runs)})"
+        for r in reaped) or "none"))
     base_id = base_image_id(client)
     if base_id is None:
         debootstrap = shutil.which("debootstrap")
@@ -53,6 +59,7 @@ def _docker_checks() -> list[Check]:
     checks.append(Check("base image", "ok", f"{BASE_IMAGE} {base_id[7:19]}"))
     folders = {r.image_name: r.folder for r in _runtimes()}
     folders[LOADGEN_IMAGE] = LOADGEN_DIR
+    folders[HELPER_IMAGE] = HELPER_DIR
     for name, folder in folders.items():
         tag = f"{name}:latest"
         try:

@@ -2,7 +2,8 @@
 
 Containers use host networking (the runtime is measured, not NAT), bind 127.0.0.1,
 run as uid 10001 on a read-only root with all capabilities dropped, and carry the
-lab's labels so that `lab.clean` finds them after a crash.
+lab's labels and their owner (lab.ownership): a lab that is killed has its containers
+removed by its watcher at once, or by the next lab task on the engine (lab.reaper).
 """
 
 from __future__ import annotations
@@ -20,17 +21,24 @@ from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 from docker.types import Ulimit
 
-from lab import IMAGE_NAMESPACE, LOADGEN_DIR, cleanup
+from lab import IMAGE_NAMESPACE, LOADGEN_DIR, cleanup, ownership
 from lab.backends import BuildOutcome, LoadRun
 from lab.backends.docker_base import BASE_IMAGE, ensure_base_image
+from lab.backends.docker_cpu import CpuMeter
 from lab.backends.docker_images import PROJECT_LABEL, build_image, context_hash, current_hash
+from lab.backends.docker_watcher import enabled as watcher_enabled
+from lab.backends.docker_watcher import ensure_watcher
+from lab.backends.engines import default_engine
 from lab.backends.serving import serving
-from lab.console import console
+from lab.console import console, warn
 from lab.cpus import CpuSets
 from lab.errors import LabError
+from lab.reaper import reap_and_say
 from lab.targets import Runtime, Target
 
 LOADGEN_IMAGE = f"{IMAGE_NAMESPACE}/loadgen"
+HELPER_IMAGE = f"{IMAGE_NAMESPACE}/helper"
+HELPER_DIR = Path(__file__).parent / "helper"
 # Descriptors per container: enough for the sweep's 10,000 connections, and within the
 # hard limit most engines run with (LAB_NOFILE can change it).
 NOFILE = int(os.environ.get("LAB_NOFILE", "16384"))
@@ -55,31 +63,6 @@ def hardening() -> dict[str, object]:
     }
 
 
-# A container's CPU time as its cgroup counts it, for an engine on this host: cgroup v1
-# (cpuacct.usage, ns) or v2 (cpu.stat usage_usec), cgroupfs or systemd driver. Reading
-# the file takes microseconds; the stats API takes 0.4-1 s per call (it samples twice).
-CGROUP_CPU_FILES = (
-    "/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage",
-    "/sys/fs/cgroup/cpuacct/system.slice/docker-{id}.scope/cpuacct.usage",
-    "/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat",
-    "/sys/fs/cgroup/docker/{id}/cpu.stat",
-)
-
-
-def container_cpu_seconds(container: Container) -> float:
-    for pattern in CGROUP_CPU_FILES:
-        try:
-            text = Path(pattern.format(id=container.id)).read_text()
-        except OSError:
-            continue
-        if pattern.endswith("cpu.stat"):
-            fields = dict(line.split() for line in text.splitlines())
-            return int(fields["usage_usec"]) / 1e6
-        return int(text) / 1e9
-    stats = container.stats(stream=False, one_shot=True)  # a remote engine
-    return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
-
-
 def _start(container: Container) -> None:
     try:
         container.start()
@@ -98,12 +81,13 @@ def _say(message: str) -> None:
 
 class DockerServer:
     def __init__(self, target: Target, container: Container, port: int,
-                 knobs: dict[str, str]) -> None:
+                 knobs: dict[str, str], local: bool) -> None:
         self.target = target
         self.container = container
         self.host = "127.0.0.1"
         self.port = port
         self.knobs = knobs
+        self.cpu_seconds = CpuMeter(container, local)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -121,9 +105,6 @@ class DockerServer:
         except NotFound:
             return False
         return self.container.status in ("created", "running")
-
-    def cpu_seconds(self) -> float:
-        return container_cpu_seconds(self.container)
 
     def send_signal(self, signum: int) -> None:
         with contextlib.suppress(DockerException):  # it may have exited already
@@ -149,14 +130,32 @@ class DockerBackend:
     def __init__(self, cpus: CpuSets, run_id: str = "adhoc") -> None:
         self.cpus = cpus
         self.run_id = run_id
-        self.client = docker.from_env(timeout=120)
+        self.engine = default_engine()
+        self.client = self.engine.client
         self._base_id: str | None = None
         self._loadgen: Container | None = None
+        self._loadgen_cpu: CpuMeter | None = None
         self._loadgen_key: int | None = None
+        self._watched = False
+        reap_and_say(self.client, self.engine.url)
 
     def labels(self, role: str, target: str) -> dict[str, str]:
-        return {**PROJECT_LABEL, "lab.run-id": self.run_id, "lab.role": role,
-                "lab.target": target}
+        return {**PROJECT_LABEL, **ownership.me().labels(), "lab.run-id": self.run_id,
+                "lab.role": role, "lab.target": target}
+
+    def _watch(self) -> None:
+        """Before the first container: the watcher that removes them all if this lab dies."""
+        if self._watched or not watcher_enabled():
+            return
+        self._watched = True
+        try:
+            self._build("helper", HELPER_DIR, f"{HELPER_IMAGE}:latest", force=False)
+            why = ensure_watcher(self.engine, f"{HELPER_IMAGE}:latest", self.run_id)[1]
+        except LabError as exc:
+            why = exc.message
+        if why:
+            warn(f"no watcher on {self.engine.url} ({why}): if this lab is killed, its "
+                 "containers are removed by the next lab task on that engine")
 
     # -- images -----------------------------------------------------------------
     def base_image(self) -> str:
@@ -179,7 +178,11 @@ class DockerBackend:
         return self._build(runtime.name, runtime.folder, f"{runtime.image_name}:latest", force)
 
     def build_loadgen(self, *, force: bool = False) -> BuildOutcome:
-        return self._build("loadgen", LOADGEN_DIR, f"{LOADGEN_IMAGE}:latest", force)
+        """The load generator's image, and the helper image (the watcher) beside it."""
+        helper = self._build("helper", HELPER_DIR, f"{HELPER_IMAGE}:latest", force)
+        loadgen = self._build("loadgen", LOADGEN_DIR, f"{LOADGEN_IMAGE}:latest", force)
+        return BuildOutcome("loadgen", helper.seconds + loadgen.seconds,
+                            cached=helper.cached and loadgen.cached)
 
     def _image(self, tag: str) -> str:
         try:
@@ -197,13 +200,14 @@ class DockerBackend:
 
     def _start_server(self, target: Target, port: int, knobs: dict[str, str]) -> DockerServer:
         image = self._image(f"{target.runtime.image_name}:latest")
+        self._watch()
         container = self.client.containers.create(
             image, command=target.command_with("python3"),
             name=f"lab-{target.name.replace('/', '-')}-{port}-{secrets.token_hex(3)}",
             environment={"HOST": "127.0.0.1", "PORT": str(port), **knobs},
             cpuset_cpus=self.cpus.server_list, mem_limit=SERVER_MEMORY,
             labels=self.labels("server", target.name), **hardening())
-        server = DockerServer(target, container, port, knobs)
+        server = DockerServer(target, container, port, knobs, self.engine.local)
         try:
             _start(container)
         except LabError:
@@ -218,18 +222,22 @@ class DockerBackend:
     def _loadgen_container(self) -> Container:
         """One idle load-generator container per backend; loads run in it with exec."""
         if self._loadgen is None:
+            image = self._image(f"{LOADGEN_IMAGE}:latest")
+            self._watch()
             self._loadgen = self.client.containers.create(
-                self._image(f"{LOADGEN_IMAGE}:latest"), command=["sleep", "infinity"],
+                image, command=["sleep", "infinity"],
                 name=f"lab-loadgen-{secrets.token_hex(4)}",
                 cpuset_cpus=self.cpus.load_list, mem_limit=LOAD_MEMORY,
                 labels=self.labels("load", "loadgen"), **hardening())
             self._loadgen_key = cleanup.register(self.close)
             _start(self._loadgen)
+            self._loadgen_cpu = CpuMeter(self._loadgen, self.engine.local)
         return self._loadgen
 
     def run_load(self, argv: list[str], *, timeout: float) -> LoadRun:
         container = self._loadgen_container()
-        before = container_cpu_seconds(container)
+        assert self._loadgen_cpu is not None
+        before = self._loadgen_cpu()
         started = time.monotonic()
         # coreutils' timeout bounds the tool inside the container; exec has no timeout.
         bounded = ["timeout", "-s", "KILL", f"{max(1, int(timeout))}", *argv]
@@ -238,7 +246,7 @@ class DockerBackend:
         stdout, stderr = result.output
         return LoadRun(result.exit_code, (stdout or b"").decode(errors="replace"),
                        (stderr or b"").decode(errors="replace"),
-                       container_cpu_seconds(container) - before, wall)
+                       self._loadgen_cpu() - before, wall)
 
     def close(self) -> None:
         if self._loadgen is not None:
