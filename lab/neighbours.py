@@ -16,8 +16,9 @@ from docker.errors import DockerException, NotFound
 from lab import ownership
 from lab.backends import Backend
 from lab.backends.docker_cpu import cgroup_cpu_file, read_cpu_file
-from lab.backends.engines import Engine, default_engine
+from lab.backends.engines import Engine, Engines, connect
 from lab.cpus import parse_cpu_list
+from lab.errors import LabError
 
 _inspected: dict[str, tuple[tuple[int, ...] | None, int]] = {}  # id -> (cpuset, pid)
 _local_engine: list[Engine | None] = []
@@ -64,16 +65,17 @@ def cpu_neighbours(backend: Backend) -> list[Neighbour]:
 def _scopes(backend: Backend) -> list[tuple[Engine, dict[str, set[int]]]]:
     """Each engine to look at, with the CPU sets (by role) on its host."""
     cpus = {"server": set(backend.cpus.server), "load": set(backend.cpus.load)}
-    engine = getattr(backend, "engine", None)
-    if engine is not None:
-        return [(engine, cpus)]
-    if not _local_engine:
+    engines: Engines | None = getattr(backend, "engines", None)
+    if engines is not None:
+        if engines.same_host:
+            return [(engine, cpus) for engine in engines.distinct]
+        return [(engines.server, {"server": cpus["server"]}),
+                (engines.load, {"load": cpus["load"]})]
+    if not _local_engine:  # the native backend: this machine's default engine, if any
         try:
-            local = default_engine(timeout=5)
-            local.client.ping()
-        except DockerException:
-            local = None
-        _local_engine.append(local)
+            _local_engine.append(connect(None, "local", insecure=False))
+        except LabError:
+            _local_engine.append(None)
     return [(_local_engine[0], cpus)] if _local_engine[0] is not None else []
 
 

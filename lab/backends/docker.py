@@ -1,9 +1,12 @@
 """The docker backend: every target in a hardened, pinned container built from one Debian.
 
-Containers use host networking (the runtime is measured, not NAT), bind 127.0.0.1,
-run as uid 10001 on a read-only root with all capabilities dropped, and carry the
-lab's labels and their owner (lab.ownership): a lab that is killed has its containers
-removed by its watcher at once, or by the next lab task on the engine (lab.reaper).
+Containers use host networking (the runtime is measured, not NAT), bind 127.0.0.1 (or
+the server address, when the load generator runs on another machine), run as uid 10001
+on a read-only root with all capabilities dropped, and carry the lab's labels and their
+owner (lab.ownership): a lab that is killed has its containers removed by its watcher at
+once, or by the next lab task on the engine (lab.reaper). Servers run on the server
+engine and the load generator on the load engine, the same one unless told otherwise
+(lab.backends.engines).
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from docker.types import Ulimit
 
 from lab import IMAGE_NAMESPACE, LOADGEN_DIR, cleanup, ownership
 from lab.backends import BuildOutcome, LoadRun
-from lab.backends.docker_base import BASE_IMAGE, ensure_base_image
+from lab.backends.docker_base import BASE_IMAGE
 from lab.backends.docker_cpu import CpuMeter
-from lab.backends.docker_images import PROJECT_LABEL, build_image, context_hash, current_hash
+from lab.backends.docker_images import PROJECT_LABEL, EngineImages
+from lab.backends.docker_network import measure_path
 from lab.backends.docker_watcher import enabled as watcher_enabled
 from lab.backends.docker_watcher import ensure_watcher
-from lab.backends.engines import default_engine
-from lab.backends.serving import serving
+from lab.backends.engines import Engine, Engines, open_engines
+from lab.backends.serving import chosen_port, serving
 from lab.console import console, warn
 from lab.cpus import CpuSets
 from lab.errors import LabError
@@ -80,11 +84,11 @@ def _say(message: str) -> None:
 
 
 class DockerServer:
-    def __init__(self, target: Target, container: Container, port: int,
+    def __init__(self, target: Target, container: Container, host: str, port: int,
                  knobs: dict[str, str], local: bool) -> None:
         self.target = target
         self.container = container
-        self.host = "127.0.0.1"
+        self.host = host
         self.port = port
         self.knobs = knobs
         self.cpu_seconds = CpuMeter(container, local)
@@ -127,87 +131,82 @@ class DockerServer:
 class DockerBackend:
     name = "docker"
 
-    def __init__(self, cpus: CpuSets, run_id: str = "adhoc") -> None:
-        self.cpus = cpus
+    def __init__(self, cpus: CpuSets | None = None, run_id: str = "adhoc",
+                 engines: Engines | None = None) -> None:
+        self.engines = engines or open_engines()
+        self.cpus = cpus or self.engines.cpu_sets()
         self.run_id = run_id
-        self.engine = default_engine()
-        self.client = self.engine.client
-        self._base_id: str | None = None
+        self.client = self.engines.server.client
+        self.images = EngineImages(self.engines.distinct, _say)
         self._loadgen: Container | None = None
         self._loadgen_cpu: CpuMeter | None = None
         self._loadgen_key: int | None = None
-        self._watched = False
-        reap_and_say(self.client, self.engine.url)
+        self._watched: set[str] = set()
+        self._network: dict[str, object] | None = None
+        for engine in self.engines.distinct:
+            reap_and_say(engine.client, engine.url)
 
     def labels(self, role: str, target: str) -> dict[str, str]:
         return {**PROJECT_LABEL, **ownership.me().labels(), "lab.run-id": self.run_id,
                 "lab.role": role, "lab.target": target}
 
-    def _watch(self) -> None:
+    def _watch(self, engine: Engine) -> None:
         """Before the first container: the watcher that removes them all if this lab dies."""
-        if self._watched or not watcher_enabled():
+        if engine.url in self._watched or not watcher_enabled():
             return
-        self._watched = True
+        self._watched.add(engine.url)
         try:
-            self._build("helper", HELPER_DIR, f"{HELPER_IMAGE}:latest", force=False)
-            why = ensure_watcher(self.engine, f"{HELPER_IMAGE}:latest", self.run_id)[1]
+            self.images.ensure("helper", HELPER_DIR, f"{HELPER_IMAGE}:latest", engine)
+            why = ensure_watcher(engine, f"{HELPER_IMAGE}:latest", self.run_id)[1]
         except LabError as exc:
             why = exc.message
         if why:
-            warn(f"no watcher on {self.engine.url} ({why}): if this lab is killed, its "
+            warn(f"no watcher on {engine.url} ({why}): if this lab is killed, its "
                  "containers are removed by the next lab task on that engine")
 
     # -- images -----------------------------------------------------------------
-    def base_image(self) -> str:
-        if self._base_id is None:
-            self._base_id, how = ensure_base_image(self.client, _say)
-            if how != "present":
-                console.print(f"base image {BASE_IMAGE}: {how} ({self._base_id[:19]})")
-        return self._base_id
-
-    def _build(self, name: str, folder, tag: str, force: bool) -> BuildOutcome:
-        started = time.monotonic()
-        wanted = context_hash(folder, self.base_image())
-        if not force and current_hash(self.client, tag) == wanted:
-            return BuildOutcome(name, time.monotonic() - started, cached=True)
-        build_image(self.client, folder, tag, BASE_IMAGE,
-                    {"lab.content-hash": wanted, "lab.runtime": name}, _say)
-        return BuildOutcome(name, time.monotonic() - started)
-
     def build(self, runtime: Runtime, *, force: bool = False) -> BuildOutcome:
-        return self._build(runtime.name, runtime.folder, f"{runtime.image_name}:latest", force)
+        return self.images.ensure(runtime.name, runtime.folder, f"{runtime.image_name}:latest",
+                                  self.engines.server, force)
 
     def build_loadgen(self, *, force: bool = False) -> BuildOutcome:
-        """The load generator's image, and the helper image (the watcher) beside it."""
-        helper = self._build("helper", HELPER_DIR, f"{HELPER_IMAGE}:latest", force)
-        loadgen = self._build("loadgen", LOADGEN_DIR, f"{LOADGEN_IMAGE}:latest", force)
-        return BuildOutcome("loadgen", helper.seconds + loadgen.seconds,
-                            cached=helper.cached and loadgen.cached)
+        """The load generator's image on the load engine, and the helper image (the watcher
+        and the network probe) on every engine."""
+        helpers = [self.images.ensure("helper", HELPER_DIR, f"{HELPER_IMAGE}:latest", engine,
+                                      force) for engine in self.engines.distinct]
+        loadgen = self.images.ensure("loadgen", LOADGEN_DIR, f"{LOADGEN_IMAGE}:latest",
+                                     self.engines.load, force)
+        return BuildOutcome("loadgen", sum(o.seconds for o in [loadgen, *helpers]),
+                            cached=all(o.cached for o in [loadgen, *helpers]),
+                            detail=loadgen.detail)
 
-    def _image(self, tag: str) -> str:
+    def _image(self, tag: str, engine: Engine) -> str:
         try:
-            return self.client.images.get(tag).id
+            return engine.client.images.get(tag).id
         except docker.errors.ImageNotFound:
-            raise LabError(f"image {tag} is not built",
-                           hint="run `uv run invoke lab.build`") from None
+            raise LabError(f"image {tag} is not built on {engine.url}",
+                           hint="run `uv run invoke lab.build` (with the same engine options)"
+                           ) from None
 
     # -- serving ----------------------------------------------------------------
     def serve(self, target: Target, *, knobs: dict[str, str] | None = None,
               port: int | None = None, ready_timeout: float | None = None,
               ) -> AbstractContextManager[DockerServer]:
         return serving(self.name, target, knobs, port, ready_timeout or READY_TIMEOUT_SECONDS,
-                       lambda port, knobs: self._start_server(target, port, knobs))
+                       lambda port, knobs: self._start_server(target, port, knobs),
+                       host=self.engines.server_address)
 
     def _start_server(self, target: Target, port: int, knobs: dict[str, str]) -> DockerServer:
-        image = self._image(f"{target.runtime.image_name}:latest")
-        self._watch()
-        container = self.client.containers.create(
+        engine, host = self.engines.server, self.engines.server_address
+        image = self._image(f"{target.runtime.image_name}:latest", engine)
+        self._watch(engine)
+        container = engine.client.containers.create(
             image, command=target.command_with("python3"),
             name=f"lab-{target.name.replace('/', '-')}-{port}-{secrets.token_hex(3)}",
-            environment={"HOST": "127.0.0.1", "PORT": str(port), **knobs},
+            environment={"HOST": host, "PORT": str(port), **knobs},
             cpuset_cpus=self.cpus.server_list, mem_limit=SERVER_MEMORY,
             labels=self.labels("server", target.name), **hardening())
-        server = DockerServer(target, container, port, knobs, self.engine.local)
+        server = DockerServer(target, container, host, port, knobs, engine.local)
         try:
             _start(container)
         except LabError:
@@ -222,16 +221,17 @@ class DockerBackend:
     def _loadgen_container(self) -> Container:
         """One idle load-generator container per backend; loads run in it with exec."""
         if self._loadgen is None:
-            image = self._image(f"{LOADGEN_IMAGE}:latest")
-            self._watch()
-            self._loadgen = self.client.containers.create(
+            engine = self.engines.load
+            image = self._image(f"{LOADGEN_IMAGE}:latest", engine)
+            self._watch(engine)
+            self._loadgen = engine.client.containers.create(
                 image, command=["sleep", "infinity"],
                 name=f"lab-loadgen-{secrets.token_hex(4)}",
                 cpuset_cpus=self.cpus.load_list, mem_limit=LOAD_MEMORY,
                 labels=self.labels("load", "loadgen"), **hardening())
             self._loadgen_key = cleanup.register(self.close)
             _start(self._loadgen)
-            self._loadgen_cpu = CpuMeter(self._loadgen, self.engine.local)
+            self._loadgen_cpu = CpuMeter(self._loadgen, engine.local)
         return self._loadgen
 
     def run_load(self, argv: list[str], *, timeout: float) -> LoadRun:
@@ -259,16 +259,40 @@ class DockerBackend:
 
     # -- description ------------------------------------------------------------
     def toolchain_version(self, runtime: Runtime) -> str:
-        image = self._image(f"{runtime.image_name}:latest")
+        image = self._image(f"{runtime.image_name}:latest", self.engines.server)
         return f"Debian packages in {runtime.image_name} ({image[7:19]})"
 
+    def _probe(self, engine: Engine, command: list[str], cpuset: str) -> Container:
+        """A helper container for the network probe, hardened like the others."""
+        self._watch(engine)
+        return engine.client.containers.create(
+            self._image(f"{HELPER_IMAGE}:latest", engine), command=command,
+            name=f"lab-probe-{secrets.token_hex(4)}", cpuset_cpus=cpuset, mem_limit="64m",
+            labels=self.labels("probe", "netprobe"), **hardening())
+
+    def network(self) -> dict[str, object]:
+        """The path from the load generator to the servers (measured once per backend)."""
+        if self._network is None:
+            try:
+                self._network = measure_path(
+                    self.engines, self._probe, chosen_port(None, self.engines.server_address),
+                    (self.cpus.server_list, self.cpus.load_list))
+            except LabError as exc:
+                self._network = {"error": exc.message}
+        return self._network
+
     def describe(self) -> dict[str, object]:
-        version = self.client.version()
-        images = {}
-        for image in self.client.images.list(filters={"label": "lab.project=async-runtime-lab"}):
-            for tag in image.tags:
-                images[tag] = image.id
-        return {"backend": self.name, "engine_version": version.get("Version"),
-                "engine_api": version.get("ApiVersion"), "base_image": BASE_IMAGE,
-                "images": images, "cpus": self.cpus.as_record(),
-                "server_memory": SERVER_MEMORY}
+        engines = {}
+        for role, engine in (("server", self.engines.server), ("load", self.engines.load)):
+            images = {tag: image.id for image in engine.client.images.list(
+                filters={"label": "lab.project=async-runtime-lab"}) for tag in image.tags}
+            engines[role] = {**engine.record(), "images": images}
+        network = self.network()
+        for role, machine in dict(network.get("machines") or {}).items():
+            engines[role].update(machine)
+        server = engines["server"]
+        return {"backend": self.name, "engine_version": server["engine_version"],
+                "base_image": BASE_IMAGE, "images": server["images"],
+                "cpus": self.cpus.as_record(), "server_memory": SERVER_MEMORY,
+                "engines": engines, "network": {k: v for k, v in network.items()
+                                                if k != "machines"}}
