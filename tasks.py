@@ -22,7 +22,7 @@ CPU_HELP = {"server_cpus": "CPUs for servers, taskset syntax (default: upper hal
 ENGINE_HELP = {
     "server_engine": "Docker engine for the servers: a context name or unix:///path, "
                      "ssh://user@host, tcp://host:2376 (TLS) (default: DOCKER_HOST)",
-    "load_engine": "Docker engine for the load generator (default: the server engine)",
+    "load_engine": "Docker engine for the load generator (default: DOCKER_HOST)",
     "server_address": "where servers listen and the load generator reaches them (default "
                       "127.0.0.1 when both engines are on one host; required otherwise)",
     "insecure_engine": "allow plain tcp:// (no TLS) to an engine on another host"}

@@ -279,6 +279,8 @@ class DockerBackend:
                     (self.cpus.server_list, self.cpus.load_list))
             except LabError as exc:
                 self._network = {"error": exc.message}
+            except (DockerException, ValueError, LookupError) as exc:  # best effort: a record
+                self._network = {"error": f"{type(exc).__name__}: {exc}"[:300]}
         return self._network
 
     def describe(self) -> dict[str, object]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -175,15 +175,20 @@ def _same_host(a: Engine, b: Engine) -> bool:
 
 def open_engines() -> Engines:
     """The engines LAB_SERVER_ENGINE and LAB_LOAD_ENGINE name (default: one engine), and
-    the address servers bind and the load generator targets."""
-    insecure = os.environ.get(INSECURE_ENV, "") not in ("", "0")
-    specs = {role: os.environ.get(env) or None for role, env in ENGINE_ENV.items()}
+    the address servers bind and the load generator targets; connected once per process."""
+    return _open(*(os.environ.get(v) or None for v in (*ENGINE_ENV.values(), ADDRESS_ENV)),
+                 os.environ.get(INSECURE_ENV, "") not in ("", "0"))
+
+
+@cache
+def _open(server_spec: str | None, load_spec: str | None, address: str | None,
+          insecure: bool) -> Engines:
+    specs = {"server": server_spec, "load": load_spec}
     server = connect(specs["server"], "server", insecure)
     load = server if specs["load"] == specs["server"] else connect(specs["load"], "load", insecure)
     if load.url == server.url:
         load = server
     same_host = _same_host(server, load)
-    address = os.environ.get(ADDRESS_ENV) or ""
     if not address:
         if not same_host:
             raise LabError(
