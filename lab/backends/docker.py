@@ -180,7 +180,8 @@ class DockerBackend:
                             cached=all(o.cached for o in [loadgen, *helpers]),
                             detail=loadgen.detail)
 
-    def _image(self, tag: str, engine: Engine) -> str:
+    def _image(self, tag: str, engine: Engine | None = None) -> str:
+        engine = engine or self.engines.server
         try:
             return engine.client.images.get(tag).id
         except docker.errors.ImageNotFound:
