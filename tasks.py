@@ -15,8 +15,17 @@ from lab.errors import LabError
 
 TARGET_HELP = "comma-separated targets or runtimes (default: all); see lab.targets"
 BACKEND_HELP = "auto (docker when an engine answers, else native), docker or native"
-CPU_HELP = {"server_cpus": "CPUs for servers, taskset syntax (default: upper half)",
-            "load_cpus": "CPUs for the load generator (default: lower half)"}
+CPU_HELP = {"server_cpus": "CPUs for servers, taskset syntax (default: upper half; with "
+                           "two engines on two hosts, all of the server host's)",
+            "load_cpus": "CPUs for the load generator (default: lower half, or all of its "
+                         "host's)"}
+ENGINE_HELP = {
+    "server_engine": "Docker engine for the servers: a context name or unix:///path, "
+                     "ssh://user@host, tcp://host:2376 (TLS) (default: DOCKER_HOST)",
+    "load_engine": "Docker engine for the load generator (default: DOCKER_HOST)",
+    "server_address": "where servers listen and the load generator reaches them (default "
+                      "127.0.0.1 when both engines are on one host; required otherwise)",
+    "insecure_engine": "allow plain tcp:// (no TLS) to an engine on another host"}
 
 
 def lab_task(help_: dict[str, str] | None = None, **kwargs):
@@ -40,19 +49,25 @@ def lab_task(help_: dict[str, str] | None = None, **kwargs):
     return wrap
 
 
+def _engines(server_engine=None, load_engine=None, server_address=None,
+             insecure_engine=False) -> None:
+    """Engine options into the environment, where everything this task runs finds them."""
+    import os
+
+    for env, value in (("LAB_SERVER_ENGINE", server_engine), ("LAB_LOAD_ENGINE", load_engine),
+                       ("LAB_SERVER_ADDRESS", server_address),
+                       ("LAB_INSECURE_ENGINE", "1" if insecure_engine else None)):
+        if value:
+            os.environ[env] = value
+
+
 def _backend(backend: str, server_cpus: str | None = None, load_cpus: str | None = None):
     from lab.backends.selection import make_backend
 
-    chosen, why = make_backend(backend, _cpus(server_cpus, load_cpus))
+    chosen, why = make_backend(backend, server_cpus, load_cpus)
     console.print(f"[dim]{why}; server CPUs {chosen.cpus.server_list}, "
                   f"load CPUs {chosen.cpus.load_list}[/dim]")
     return chosen
-
-
-def _cpus(server_cpus: str | None = None, load_cpus: str | None = None):
-    from lab.cpus import default_cpu_sets
-
-    return default_cpu_sets(server_cpus, load_cpus)
 
 
 def _int_option(name: str, value: object, low: int, high: int) -> int:
@@ -94,26 +109,30 @@ def targets(c):
 
 
 @lab_task(help_={"target": TARGET_HELP, "backend": BACKEND_HELP,
-                "force": "rebuild even when nothing changed"})
-def build(c, target=None, backend="auto", force=False):
+                "force": "rebuild even when nothing changed", **ENGINE_HELP})
+def build(c, target=None, backend="auto", force=False, server_engine=None, load_engine=None,
+          server_address=None, insecure_engine=False):
     """Build targets (and the load generator) on a backend; images on docker, binaries natively."""
     from lab.build import build_targets
     from lab.targets import select
 
+    _engines(server_engine, load_engine, server_address, insecure_engine)
     _, failed = build_targets(_backend(backend), select(target), force=force, loadgen=True)
     if failed:
         raise Exit(f"{len(failed)} build(s) failed: {', '.join(f.runtime for f in failed)}",
                    code=1)
 
 
-@lab_task(help_={"target": TARGET_HELP, "backend": BACKEND_HELP, **CPU_HELP})
-def verify(c, target=None, backend="auto", server_cpus=None, load_cpus=None):
+@lab_task(help_={"target": TARGET_HELP, "backend": BACKEND_HELP, **CPU_HELP, **ENGINE_HELP})
+def verify(c, target=None, backend="auto", server_cpus=None, load_cpus=None, server_engine=None,
+           load_engine=None, server_address=None, insecure_engine=False):
     """Run the conformance suite (runtimes/SPEC.md) against targets; print a pass/fail table."""
     import os
 
     from lab.targets import select
     from lab.verify import print_table, run_conformance
 
+    _engines(server_engine, load_engine, server_address, insecure_engine)
     names = [t.name for t in select(target)]
     chosen = _backend(backend, server_cpus, load_cpus)
     if server_cpus:
@@ -128,13 +147,15 @@ def verify(c, target=None, backend="auto", server_cpus=None, load_cpus=None):
                 "port": "port to listen on (default: a free one)",
                 "backend": BACKEND_HELP,
                 "knob": "a knob NAME=VALUE, repeatable (e.g. --knob WORKERS=4)",
-                **CPU_HELP},
+                **CPU_HELP, **ENGINE_HELP},
           iterable=["knob"])
-def serve(c, target, port=None, backend="auto", knob=None, server_cpus=None, load_cpus=None):
+def serve(c, target, port=None, backend="auto", knob=None, server_cpus=None, load_cpus=None,
+          server_engine=None, load_engine=None, server_address=None, insecure_engine=False):
     """Run one target in the foreground (Ctrl-C stops it), to explore it with curl."""
     from lab.serve import serve_foreground
     from lab.targets import select
 
+    _engines(server_engine, load_engine, server_address, insecure_engine)
     found = select(target)
     if len(found) != 1:
         raise LabError(f"'{target}' names {len(found)} targets; serve runs exactly one",
@@ -151,10 +172,11 @@ def serve(c, target, port=None, backend="auto", knob=None, server_cpus=None, loa
 EXPERIMENT_HELP = {"profile": "quick (seconds per target), standard (default) or full",
                    "target": TARGET_HELP, "backend": BACKEND_HELP,
                    "resume": "finish an interrupted run (its id, or 'latest') without "
-                             "repeating what it measured", **CPU_HELP}
+                             "repeating what it measured", **CPU_HELP, **ENGINE_HELP}
 
 
-def _experiment(name: str, profile, target, backend, resume, server_cpus, load_cpus) -> None:
+def _experiment(name: str, profile, target, backend, resume, server_cpus, load_cpus,
+                *engines) -> None:
     from lab.doctor import preflight
     from lab.measure import measure, plan
     from lab.results import open_run
@@ -164,6 +186,7 @@ def _experiment(name: str, profile, target, backend, resume, server_cpus, load_c
     targets = select(target)
     if resume:
         open_run(resume)
+    _engines(*engines)
     chosen = _backend(backend, server_cpus, load_cpus)
     preflight(chosen.name)
     run = measure([name], profile, targets, chosen, resume=resume)
@@ -172,17 +195,21 @@ def _experiment(name: str, profile, target, backend, resume, server_cpus, load_c
 
 @lab_task(help_={"experiment": "the experiment to run (see lab.experiments)", **EXPERIMENT_HELP})
 def run(c, experiment, profile="standard", target=None, backend="auto", resume=None,
-        server_cpus=None, load_cpus=None):
+        server_cpus=None, load_cpus=None, server_engine=None, load_engine=None,
+        server_address=None, insecure_engine=False):
     """Run one experiment by name into a new results folder (or finish one with --resume)."""
-    _experiment(experiment, profile, target, backend, resume, server_cpus, load_cpus)
+    _experiment(experiment, profile, target, backend, resume, server_cpus, load_cpus,
+                server_engine, load_engine, server_address, insecure_engine)
 
 
 def _experiment_task(name: str, title: str):
     """lab.<name>: the same as `lab.run <name>`, one task per registered experiment."""
 
     def body(c, profile="standard", target=None, backend="auto", resume=None,
-             server_cpus=None, load_cpus=None):
-        _experiment(name, profile, target, backend, resume, server_cpus, load_cpus)
+             server_cpus=None, load_cpus=None, server_engine=None, load_engine=None,
+             server_address=None, insecure_engine=False):
+        _experiment(name, profile, target, backend, resume, server_cpus, load_cpus,
+                    server_engine, load_engine, server_address, insecure_engine)
 
     body.__name__ = body.__qualname__ = name.replace("-", "_")
     body.__doc__ = f"Experiment {name}: {title} (the same as `lab.run {name}`)."
@@ -206,7 +233,8 @@ def experiments(c):
 
 @lab_task(help_=EXPERIMENT_HELP, name="all")
 def all_(c, profile="standard", target=None, backend="auto", resume=None, server_cpus=None,
-         load_cpus=None):
+         load_cpus=None, server_engine=None, load_engine=None, server_address=None,
+         insecure_engine=False):
     """The whole lab: build, verify, run every experiment, write the report; prints its path."""
     from lab import RESULTS_DIR
     from lab.doctor import preflight
@@ -214,6 +242,7 @@ def all_(c, profile="standard", target=None, backend="auto", resume=None, server
     from lab.targets import select
 
     chosen = select(target)
+    _engines(server_engine, load_engine, server_address, insecure_engine)
     backend_ = _backend(backend, server_cpus, load_cpus)
     preflight(backend_.name)
     run_id, report = run_all(chosen, backend_, profile, resume)
@@ -241,39 +270,52 @@ def compare(c, run_a, run_b):
     console.print(render_comparison(compare_runs(run_a, run_b, list(registry().values()))))
 
 
-@lab_task()
-def base(c):
-    """Provide the base image debian:trixie-slim: present, else pulled, else debootstrapped."""
-    from lab.backends.docker_base import BASE_IMAGE, ensure_base_image
+@lab_task(help_=ENGINE_HELP)
+def base(c, server_engine=None, load_engine=None, server_address=None, insecure_engine=False):
+    """Provide the base image debian:trixie-slim on each engine: present, else transferred
+    from the other engine, pulled, or debootstrapped."""
+    from lab.backends.docker_base import BASE_IMAGE
     from lab.backends.selection import make_backend
 
-    backend, _ = make_backend("docker", _cpus())
-    image_id, how = ensure_base_image(backend.client, lambda m: console.print(f"  {m}"))
-    console.print(f"{BASE_IMAGE}: {how} ({image_id[:19]})")
+    _engines(server_engine, load_engine, server_address, insecure_engine)
+    backend, _ = make_backend("docker")
+    for engine in backend.engines.distinct:
+        image_id, how = backend.images.base(engine)
+        console.print(f"{BASE_IMAGE} on {engine.url}: {how} ({image_id[:19]})")
 
 
 @lab_task(help_={"images": "also remove the lab's images (not the base image)",
-                 "base": "with --images, also remove a debootstrapped base image"})
-def clean(c, images=False, base=False):
-    """Remove every container (and with --images, image) carrying the lab's labels."""
+                 "base": "with --images, also remove a debootstrapped base image",
+                 **ENGINE_HELP})
+def clean(c, images=False, base=False, server_engine=None, load_engine=None,
+          server_address=None, insecure_engine=False):
+    """Remove every container (and with --images, image) carrying the lab's labels, on each
+    engine, except the containers of lab processes still running here."""
     from lab.backends.selection import make_backend
     from lab.clean import remove_containers, remove_images
 
-    backend, _ = make_backend("docker", _cpus())
-    removed = remove_containers(backend.client)
-    console.print(f"removed {len(removed)} container(s) {', '.join(removed)}")
-    if images:
-        tags = remove_images(backend.client, include_base=base)
-        console.print(f"removed {len(tags)} image(s) {', '.join(tags)}")
+    _engines(server_engine, load_engine, server_address, insecure_engine)
+    backend, _ = make_backend("docker")
+    for engine in backend.engines.distinct:
+        removed, kept = remove_containers(engine.client)
+        console.print(f"{engine.url}: removed {len(removed)} container(s) {', '.join(removed)}")
+        if kept:
+            console.print(f"  kept {len(kept)} container(s) of running labs: {', '.join(kept)}")
+        if images:
+            tags = remove_images(engine.client, include_base=base)
+            console.print(f"  removed {len(tags)} image(s) {', '.join(tags)}")
 
 
-@lab_task(help_={"backend": "docker, native or all (default): whose needs to check"})
-def doctor(c, backend="all"):
-    """Check the machine: Docker engine, images, native toolchains, disk, descriptor limit.
+@lab_task(help_={"backend": "docker, native or all (default): whose needs to check",
+                 **ENGINE_HELP})
+def doctor(c, backend="all", server_engine=None, load_engine=None, server_address=None,
+           insecure_engine=False):
+    """Check the machine: Docker engine(s), images, native toolchains, disk, descriptor limit.
 
     Exits non-zero when something the checked backend needs is missing."""
     from lab.doctor import run_checks
 
+    _engines(server_engine, load_engine, server_address, insecure_engine)
     if backend not in ("all", "docker", "native"):
         raise LabError(f"unknown backend '{backend}'", hint="choose docker, native or all")
     if not run_checks(backend):

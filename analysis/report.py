@@ -99,9 +99,34 @@ def environment(meta: dict) -> dict:
                         "toolchain": info.get("toolchain", ""),
                         "knobs": knobs_text(json.dumps(server.get("knobs") or {})),
                         "offload": server.get("offload", ""), "failed": info.get("failed", "")})
+    backend = dict(meta.get("backend") or {})
     return {"run": run, "git": meta.get("git") or {}, "machine": machine,
-            "backend": meta.get("backend") or {}, "cpus": meta.get("cpus") or {},
+            "network": network_path(backend.pop("engines", {}), backend.pop("network", {})),
+            "backend": backend, "cpus": meta.get("cpus") or {},
             "targets": targets, "other": {k: v for k, v in meta.items() if k not in known}}
+
+
+def network_path(engines: dict, network: dict) -> dict[str, str]:
+    """Where servers and load generator ran, and the round trip between them (docker)."""
+    path = {}
+    for role, label in (("server", "servers on"), ("load", "load generator on")):
+        if engine := engines.get(role):
+            memory = engine.get("memory_bytes") or 0
+            model = f" ({engine['cpu_model']})" if engine.get("cpu_model") else ""
+            path[label] = (f"{engine.get('engine')}: {engine.get('host')}, "
+                           f"{engine.get('cpus')} CPUs{model}, "
+                           f"{memory / 2**30:.1f} GiB, kernel {engine.get('kernel')}, "
+                           f"Docker {engine.get('engine_version')}")
+    if "server_address" in network:
+        path["server address"] = network["server_address"]
+        path["same host"] = "yes" if network.get("same_host") else "no"
+    if rtt := network.get("round_trip_ms"):
+        path["idle round trip, load host to server address"] = (
+            f"{rtt['median']:.3f} ms (min {rtt['min']:.3f}, max {rtt['max']:.3f}): "
+            f"{network.get('method', '')}")
+    elif "error" in network:
+        path["idle round trip"] = f"not measured: {network['error']}"
+    return path
 
 
 def render(run: RunData, experiments: Sequence[Analysable] = ()) -> str:

@@ -42,5 +42,6 @@ def build_targets(backend: Backend, targets: list[Target], *, force: bool = Fals
                 continue
         built.append(outcome)
         state = "up to date" if outcome.cached else f"built in {outcome.seconds:.1f} s"
+        state += f" ({outcome.detail})" if outcome.detail else ""
         console.print(f"[green]v[/green] {name}: {state}")
     return built, failed

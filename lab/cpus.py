@@ -57,11 +57,27 @@ def available_cpus() -> tuple[int, ...]:
     return tuple(sorted(os.sched_getaffinity(0)))
 
 
-def default_cpu_sets(server: str | None = None, load: str | None = None) -> CpuSets:
-    """CPU sets from arguments, else LAB_*_CPUS, else an even split of the CPUs we may use."""
-    cpus = available_cpus()
+def default_cpu_sets(server: str | None = None, load: str | None = None, *,
+                     server_host: tuple[int, ...] | None = None,
+                     load_host: tuple[int, ...] | None = None) -> CpuSets:
+    """CPU sets from arguments, else LAB_*_CPUS, else an even split of the CPUs we may use.
+
+    server_host: the CPUs of the servers' machine (default: those this process may use);
+    load_host: the load generator's CPUs when it runs on another machine: then each side
+    defaults to all the CPUs of its own machine.
+    """
+    cpus = server_host or available_cpus()
     server = server or os.environ.get("LAB_SERVER_CPUS")
     load = load or os.environ.get("LAB_LOAD_CPUS")
+    if load_host is not None:
+        server_set = parse_cpu_list(server) if server else cpus
+        load_set = parse_cpu_list(load) if load else load_host
+        for role, chosen, have in (("server", server_set, cpus), ("load", load_set, load_host)):
+            if missing := sorted(set(chosen) - set(have)):
+                raise LabError(f"{role} CPUs {missing} are not on the {role} machine "
+                               f"(it has {list(have)})",
+                               hint=f"choose --{role}-cpus from that list")
+        return CpuSets(server=server_set, load=load_set)
     half = max(1, len(cpus) // 2)
     server_set = parse_cpu_list(server) if server else (cpus[half:] or cpus)
     load_set = parse_cpu_list(load) if load else cpus[:half]

@@ -29,31 +29,54 @@ class Check:
 
 
 def _docker_checks() -> list[Check]:
-    from lab.backends.docker import LOADGEN_IMAGE
-    from lab.backends.docker_base import BASE_IMAGE, base_image_id
-    from lab.backends.docker_images import context_hash, current_hash
-    from lab.backends.selection import docker_engine_status
+    from lab.backends.engines import open_engines
 
-    answers, why = docker_engine_status()
-    if not answers:
-        return [Check("docker engine", "fail", why,
+    try:
+        engines = open_engines()
+    except LabError as exc:
+        return [Check("docker engine", "fail", exc.message, exc.hint or
                       "start dockerd (`sudo dockerd &` or `sudo systemctl start docker`) or set "
                       "DOCKER_HOST; --backend auto then uses the native backend")]
+    checks = []
+    for engine in engines.distinct:
+        checks += _engine_checks(engine, engines.role_of(engine))
+    if len(engines.distinct) > 1:
+        checks.append(Check("server address", "ok", f"{engines.server_address} ("
+                            + ("one host" if engines.same_host else "two hosts") + ")"))
+    return checks
+
+
+def _engine_checks(engine, role: str) -> list[Check]:
+    """One engine: it answers, its leftovers are gone, and the images its role needs."""
     import docker
 
-    client = docker.from_env()
-    checks = [Check("docker engine", "ok", why)]
+    from lab.backends.docker import HELPER_DIR, HELPER_IMAGE, LOADGEN_IMAGE
+    from lab.backends.docker_base import BASE_IMAGE, base_image_id
+    from lab.backends.docker_images import context_hash, current_hash
+    from lab.reaper import reap
+
+    client = engine.client
+    checks = [Check(f"docker engine ({role})", "ok",
+                    f"{engine.url}: Docker {engine.info.get('ServerVersion', '?')} on "
+                    f"{engine.info.get('Name', '?')}, {engine.info.get('NCPU', '?')} CPUs")]
+    reaped = reap(client)
+    checks.append(Check("leftover containers", "ok", "; ".join(
+        f"removed {len(r.names)} of dead lab process {r.owner.pid} (run {', '.join(r.runs)})"
+        for r in reaped) or "none"))
     base_id = base_image_id(client)
     if base_id is None:
         debootstrap = shutil.which("debootstrap")
         checks.append(Check("base image", "warn", f"{BASE_IMAGE} missing",
-                            "`uv run invoke lab.base` (pulls, else debootstraps"
+                            "`uv run invoke lab.base` (transfers, pulls, else debootstraps"
                             + ("" if debootstrap else "; with no registry reachable it needs "
                                "debootstrap: `sudo apt-get install debootstrap`") + ")"))
         return checks
     checks.append(Check("base image", "ok", f"{BASE_IMAGE} {base_id[7:19]}"))
-    folders = {r.image_name: r.folder for r in _runtimes()}
-    folders[LOADGEN_IMAGE] = LOADGEN_DIR
+    folders = {HELPER_IMAGE: HELPER_DIR}
+    if role != "load":
+        folders |= {r.image_name: r.folder for r in _runtimes()}
+    if role != "servers":
+        folders[LOADGEN_IMAGE] = LOADGEN_DIR
     for name, folder in folders.items():
         tag = f"{name}:latest"
         try:
@@ -67,7 +90,6 @@ def _docker_checks() -> list[Check]:
         checks.append(Check(f"image {name}", "warn" if stale else "ok",
                             f"{size:.0f} MB, built {created}" + (", out of date" if stale else ""),
                             "`uv run invoke lab.build` rebuilds it" if stale else ""))
-    client.close()
     return checks
 
 

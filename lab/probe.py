@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
+import errno
+import random
 import socket
 import time
 from collections.abc import Callable
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the kernel picks it)."""
+    """A TCP port nobody listens on right now: the kernel picks it for an address of this
+    machine; for another machine's, a random unprivileged port that refuses connections."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+        try:
+            s.bind((host, 0))
+            return s.getsockname()[1]
+        except OSError as exc:
+            if exc.errno != errno.EADDRNOTAVAIL:
+                raise
+    while _answers(host, port := random.randint(20000, 60999)):
+        pass
+    return port
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
             s.bind((host, port))
-        except OSError:
+        except OSError as exc:
+            return exc.errno != errno.EADDRNOTAVAIL or _answers(host, port)
+        return False
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
             return True
+    except OSError:
         return False
 
 

@@ -126,9 +126,12 @@ class Run:
                      overwrite=False)
 
     def save_raw(self, experiment: str, name: str, text: str) -> str:
-        """Keep a load generator's raw output; the path relative to the run folder."""
+        """Keep a load generator's raw output; the path relative to the run folder.
+
+        Written before its point: a raw file whose point was never saved (the lab was
+        killed in between) belongs to no result, and the resumed measurement replaces it."""
         path = self.folder / experiment / "raw" / name
-        atomic_write(path, text, overwrite=False)
+        atomic_write(path, text)
         return str(path.relative_to(self.folder))
 
     def save_failure(self, experiment: str, key: str, info: dict) -> None:

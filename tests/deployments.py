@@ -16,7 +16,6 @@ import pytest
 from lab.backends import Backend
 from lab.backends.native import toolchain_problem
 from lab.backends.selection import docker_engine_status, make_backend
-from lab.cpus import default_cpu_sets
 from lab.targets import Target, discover, select
 
 
@@ -36,7 +35,7 @@ class Deployment:
 
 @cache
 def backend_for(name: str) -> Backend:
-    return make_backend(name, default_cpu_sets())[0]
+    return make_backend(name)[0]
 
 
 @cache

@@ -1,8 +1,12 @@
 """The docker backend: every target in a hardened, pinned container built from one Debian.
 
-Containers use host networking (the runtime is measured, not NAT), bind 127.0.0.1,
-run as uid 10001 on a read-only root with all capabilities dropped, and carry the
-lab's labels so that `lab.clean` finds them after a crash.
+Containers use host networking (the runtime is measured, not NAT), bind 127.0.0.1 (or
+the server address, when the load generator runs on another machine), run as uid 10001
+on a read-only root with all capabilities dropped, and carry the lab's labels and their
+owner (lab.ownership): a lab that is killed has its containers removed by its watcher at
+once, or by the next lab task on the engine (lab.reaper). Servers run on the server
+engine and the load generator on the load engine, the same one unless told otherwise
+(lab.backends.engines).
 """
 
 from __future__ import annotations
@@ -21,17 +25,25 @@ from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 from docker.types import Ulimit
 
-from lab import IMAGE_NAMESPACE, LOADGEN_DIR, cleanup
+from lab import IMAGE_NAMESPACE, LOADGEN_DIR, cleanup, ownership
 from lab.backends import BuildOutcome, LoadRun, ProgramRun
-from lab.backends.docker_base import BASE_IMAGE, ensure_base_image
-from lab.backends.docker_images import PROJECT_LABEL, build_image, context_hash, current_hash
-from lab.backends.serving import serving
-from lab.console import console
+from lab.backends.docker_base import BASE_IMAGE
+from lab.backends.docker_cpu import CpuMeter
+from lab.backends.docker_images import PROJECT_LABEL, EngineImages
+from lab.backends.docker_network import measure_path
+from lab.backends.docker_watcher import enabled as watcher_enabled
+from lab.backends.docker_watcher import ensure_watcher
+from lab.backends.engines import Engine, Engines, open_engines
+from lab.backends.serving import chosen_port, serving
+from lab.console import console, warn
 from lab.cpus import CpuSets
 from lab.errors import LabError
+from lab.reaper import reap_and_say
 from lab.targets import PYTHON_PLACEHOLDER, Runtime, Target
 
 LOADGEN_IMAGE = f"{IMAGE_NAMESPACE}/loadgen"
+HELPER_IMAGE = f"{IMAGE_NAMESPACE}/helper"
+HELPER_DIR = Path(__file__).parent / "helper"
 # Descriptors per container: enough for the sweep's 10,000 connections, and within the
 # hard limit most engines run with (LAB_NOFILE can change it).
 NOFILE = int(os.environ.get("LAB_NOFILE", "16384"))
@@ -56,31 +68,6 @@ def hardening() -> dict[str, object]:
     }
 
 
-# A container's CPU time as its cgroup counts it, for an engine on this host: cgroup v1
-# (cpuacct.usage, ns) or v2 (cpu.stat usage_usec), cgroupfs or systemd driver. Reading
-# the file takes microseconds; the stats API takes 0.4-1 s per call (it samples twice).
-CGROUP_CPU_FILES = (
-    "/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage",
-    "/sys/fs/cgroup/cpuacct/system.slice/docker-{id}.scope/cpuacct.usage",
-    "/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat",
-    "/sys/fs/cgroup/docker/{id}/cpu.stat",
-)
-
-
-def container_cpu_seconds(container: Container) -> float:
-    for pattern in CGROUP_CPU_FILES:
-        try:
-            text = Path(pattern.format(id=container.id)).read_text()
-        except OSError:
-            continue
-        if pattern.endswith("cpu.stat"):
-            fields = dict(line.split() for line in text.splitlines())
-            return int(fields["usage_usec"]) / 1e6
-        return int(text) / 1e9
-    stats = container.stats(stream=False, one_shot=True)  # a remote engine
-    return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
-
-
 def _start(container: Container) -> None:
     try:
         container.start()
@@ -98,13 +85,14 @@ def _say(message: str) -> None:
 
 
 class DockerServer:
-    def __init__(self, target: Target, container: Container, port: int,
-                 knobs: dict[str, str]) -> None:
+    def __init__(self, target: Target, container: Container, host: str, port: int,
+                 knobs: dict[str, str], local: bool) -> None:
         self.target = target
         self.container = container
-        self.host = "127.0.0.1"
+        self.host = host
         self.port = port
         self.knobs = knobs
+        self.cpu_seconds = CpuMeter(container, local)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -122,9 +110,6 @@ class DockerServer:
         except NotFound:
             return False
         return self.container.status in ("created", "running")
-
-    def cpu_seconds(self) -> float:
-        return container_cpu_seconds(self.container)
 
     def send_signal(self, signum: int) -> None:
         with contextlib.suppress(DockerException):  # it may have exited already
@@ -147,64 +132,83 @@ class DockerServer:
 class DockerBackend:
     name = "docker"
 
-    def __init__(self, cpus: CpuSets, run_id: str = "adhoc") -> None:
-        self.cpus = cpus
+    def __init__(self, cpus: CpuSets | None = None, run_id: str = "adhoc",
+                 engines: Engines | None = None) -> None:
+        self.engines = engines or open_engines()
+        self.cpus = cpus or self.engines.cpu_sets()
         self.run_id = run_id
-        self.client = docker.from_env(timeout=120)
-        self._base_id: str | None = None
+        self.client = self.engines.server.client
+        self.images = EngineImages(self.engines.distinct, _say)
         self._loadgen: Container | None = None
+        self._loadgen_cpu: CpuMeter | None = None
         self._loadgen_key: int | None = None
+        self._watched: set[str] = set()
+        self._network: dict[str, object] | None = None
+        for engine in self.engines.distinct:
+            reap_and_say(engine.client, engine.url)
 
     def labels(self, role: str, target: str) -> dict[str, str]:
-        return {**PROJECT_LABEL, "lab.run-id": self.run_id, "lab.role": role,
-                "lab.target": target}
+        return {**PROJECT_LABEL, **ownership.me().labels(), "lab.run-id": self.run_id,
+                "lab.role": role, "lab.target": target}
+
+    def _watch(self, engine: Engine) -> None:
+        """Before the first container: the watcher that removes them all if this lab dies."""
+        if engine.url in self._watched or not watcher_enabled():
+            return
+        self._watched.add(engine.url)
+        try:
+            self.images.ensure("helper", HELPER_DIR, f"{HELPER_IMAGE}:latest", engine)
+            why = ensure_watcher(engine, f"{HELPER_IMAGE}:latest", self.run_id)[1]
+        except LabError as exc:
+            why = exc.message
+        if why:
+            warn(f"no watcher on {engine.url} ({why}): if this lab is killed, its "
+                 "containers are removed by the next lab task on that engine")
 
     # -- images -----------------------------------------------------------------
-    def base_image(self) -> str:
-        if self._base_id is None:
-            self._base_id, how = ensure_base_image(self.client, _say)
-            if how != "present":
-                console.print(f"base image {BASE_IMAGE}: {how} ({self._base_id[:19]})")
-        return self._base_id
-
-    def _build(self, name: str, folder, tag: str, force: bool) -> BuildOutcome:
-        started = time.monotonic()
-        wanted = context_hash(folder, self.base_image())
-        if not force and current_hash(self.client, tag) == wanted:
-            return BuildOutcome(name, time.monotonic() - started, cached=True)
-        build_image(self.client, folder, tag, BASE_IMAGE,
-                    {"lab.content-hash": wanted, "lab.runtime": name}, _say)
-        return BuildOutcome(name, time.monotonic() - started)
-
     def build(self, runtime: Runtime, *, force: bool = False) -> BuildOutcome:
-        return self._build(runtime.name, runtime.folder, f"{runtime.image_name}:latest", force)
+        return self.images.ensure(runtime.name, runtime.folder, f"{runtime.image_name}:latest",
+                                  self.engines.server, force)
 
     def build_loadgen(self, *, force: bool = False) -> BuildOutcome:
-        return self._build("loadgen", LOADGEN_DIR, f"{LOADGEN_IMAGE}:latest", force)
+        """The load generator's image on the load engine, and the helper image (the watcher
+        and the network probe) on every engine."""
+        helpers = [self.images.ensure("helper", HELPER_DIR, f"{HELPER_IMAGE}:latest", engine,
+                                      force) for engine in self.engines.distinct]
+        loadgen = self.images.ensure("loadgen", LOADGEN_DIR, f"{LOADGEN_IMAGE}:latest",
+                                     self.engines.load, force)
+        return BuildOutcome("loadgen", sum(o.seconds for o in [loadgen, *helpers]),
+                            cached=all(o.cached for o in [loadgen, *helpers]),
+                            detail=loadgen.detail)
 
-    def _image(self, tag: str) -> str:
+    def _image(self, tag: str, engine: Engine | None = None) -> str:
+        engine = engine or self.engines.server
         try:
-            return self.client.images.get(tag).id
+            return engine.client.images.get(tag).id
         except docker.errors.ImageNotFound:
-            raise LabError(f"image {tag} is not built",
-                           hint="run `uv run invoke lab.build`") from None
+            raise LabError(f"image {tag} is not built on {engine.url}",
+                           hint="run `uv run invoke lab.build` (with the same engine options)"
+                           ) from None
 
     # -- serving ----------------------------------------------------------------
     def serve(self, target: Target, *, knobs: dict[str, str] | None = None,
               port: int | None = None, ready_timeout: float | None = None,
               ) -> AbstractContextManager[DockerServer]:
         return serving(self.name, target, knobs, port, ready_timeout or READY_TIMEOUT_SECONDS,
-                       lambda port, knobs: self._start_server(target, port, knobs))
+                       lambda port, knobs: self._start_server(target, port, knobs),
+                       host=self.engines.server_address)
 
     def _start_server(self, target: Target, port: int, knobs: dict[str, str]) -> DockerServer:
-        image = self._image(f"{target.runtime.image_name}:latest")
-        container = self.client.containers.create(
+        engine, host = self.engines.server, self.engines.server_address
+        image = self._image(f"{target.runtime.image_name}:latest", engine)
+        self._watch(engine)
+        container = engine.client.containers.create(
             image, command=target.command_with("python3"),
             name=f"lab-{target.name.replace('/', '-')}-{port}-{secrets.token_hex(3)}",
-            environment={"HOST": "127.0.0.1", "PORT": str(port), **knobs},
+            environment={"HOST": host, "PORT": str(port), **knobs},
             cpuset_cpus=self.cpus.server_list, mem_limit=SERVER_MEMORY,
             labels=self.labels("server", target.name), **hardening())
-        server = DockerServer(target, container, port, knobs)
+        server = DockerServer(target, container, host, port, knobs, engine.local)
         try:
             _start(container)
         except LabError:
@@ -219,18 +223,23 @@ class DockerBackend:
     def _loadgen_container(self) -> Container:
         """One idle load-generator container per backend; loads run in it with exec."""
         if self._loadgen is None:
-            self._loadgen = self.client.containers.create(
-                self._image(f"{LOADGEN_IMAGE}:latest"), command=["sleep", "infinity"],
+            engine = self.engines.load
+            image = self._image(f"{LOADGEN_IMAGE}:latest", engine)
+            self._watch(engine)
+            self._loadgen = engine.client.containers.create(
+                image, command=["sleep", "infinity"],
                 name=f"lab-loadgen-{secrets.token_hex(4)}",
                 cpuset_cpus=self.cpus.load_list, mem_limit=LOAD_MEMORY,
                 labels=self.labels("load", "loadgen"), **hardening())
             self._loadgen_key = cleanup.register(self.close)
             _start(self._loadgen)
+            self._loadgen_cpu = CpuMeter(self._loadgen, engine.local)
         return self._loadgen
 
     def run_load(self, argv: list[str], *, timeout: float) -> LoadRun:
         container = self._loadgen_container()
-        before = container_cpu_seconds(container)
+        assert self._loadgen_cpu is not None
+        before = self._loadgen_cpu()
         started = time.monotonic()
         # coreutils' timeout bounds the tool inside the container; exec has no timeout.
         bounded = ["timeout", "-s", "KILL", f"{max(1, int(timeout))}", *argv]
@@ -239,7 +248,7 @@ class DockerBackend:
         stdout, stderr = result.output
         return LoadRun(result.exit_code, (stdout or b"").decode(errors="replace"),
                        (stderr or b"").decode(errors="replace"),
-                       container_cpu_seconds(container) - before, wall)
+                       self._loadgen_cpu() - before, wall)
 
     def close(self) -> None:
         if self._loadgen is not None:
@@ -255,8 +264,10 @@ class DockerBackend:
                     env: dict[str, str] | None = None, timeout: float) -> ProgramRun:
         """A container of the runtime's image per program, hardened and pinned like a
         server; the deadline counts from the container's start."""
-        container = self.client.containers.create(
-            self._image(f"{runtime.image_name}:latest"),
+        engine = self.engines.server
+        self._watch(engine)
+        container = engine.client.containers.create(
+            self._image(f"{runtime.image_name}:latest", engine),
             command=["python3" if part == PYTHON_PLACEHOLDER else part for part in argv],
             name=f"lab-{runtime.name}-program-{secrets.token_hex(4)}",
             environment=env or {}, cpuset_cpus=self.cpus.server_list,
@@ -287,16 +298,42 @@ class DockerBackend:
 
     # -- description ------------------------------------------------------------
     def toolchain_version(self, runtime: Runtime) -> str:
-        image = self._image(f"{runtime.image_name}:latest")
+        image = self._image(f"{runtime.image_name}:latest", self.engines.server)
         return f"Debian packages in {runtime.image_name} ({image[7:19]})"
 
+    def _probe(self, engine: Engine, command: list[str], cpuset: str) -> Container:
+        """A helper container for the network probe, hardened like the others."""
+        self._watch(engine)
+        return engine.client.containers.create(
+            self._image(f"{HELPER_IMAGE}:latest", engine), command=command,
+            name=f"lab-probe-{secrets.token_hex(4)}", cpuset_cpus=cpuset, mem_limit="64m",
+            labels=self.labels("probe", "netprobe"), **hardening())
+
+    def network(self) -> dict[str, object]:
+        """The path from the load generator to the servers (measured once per backend)."""
+        if self._network is None:
+            try:
+                self._network = measure_path(
+                    self.engines, self._probe, chosen_port(None, self.engines.server_address),
+                    (self.cpus.server_list, self.cpus.load_list))
+            except LabError as exc:
+                self._network = {"error": exc.message}
+            except (DockerException, ValueError, LookupError) as exc:  # best effort: a record
+                self._network = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        return self._network
+
     def describe(self) -> dict[str, object]:
-        version = self.client.version()
-        images = {}
-        for image in self.client.images.list(filters={"label": "lab.project=async-runtime-lab"}):
-            for tag in image.tags:
-                images[tag] = image.id
-        return {"backend": self.name, "engine_version": version.get("Version"),
-                "engine_api": version.get("ApiVersion"), "base_image": BASE_IMAGE,
-                "images": images, "cpus": self.cpus.as_record(),
-                "server_memory": SERVER_MEMORY}
+        engines = {}
+        for role, engine in (("server", self.engines.server), ("load", self.engines.load)):
+            images = {tag: image.id for image in engine.client.images.list(
+                filters={"label": "lab.project=async-runtime-lab"}) for tag in image.tags}
+            engines[role] = {**engine.record(), "images": images}
+        network = self.network()
+        for role, machine in dict(network.get("machines") or {}).items():
+            engines[role].update(machine)
+        server = engines["server"]
+        return {"backend": self.name, "engine_version": server["engine_version"],
+                "base_image": BASE_IMAGE, "images": server["images"],
+                "cpus": self.cpus.as_record(), "server_memory": SERVER_MEMORY,
+                "engines": engines, "network": {k: v for k, v in network.items()
+                                                if k != "machines"}}

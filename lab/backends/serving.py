@@ -34,10 +34,11 @@ def chosen_port(port: int | None, host: str = "127.0.0.1") -> int:
 @contextmanager
 def serving(backend: str, target: Target, knobs: dict[str, str] | None, port: int | None,
             ready_timeout: float, start: Callable[[int, dict[str, str]], Server],
-            ) -> Iterator[Server]:
-    """start(port, knobs) launches the server (and cleans up after itself if that fails)."""
+            host: str = "127.0.0.1") -> Iterator[Server]:
+    """start(port, knobs) launches the server (and cleans up after itself if that fails);
+    host is the address it will listen on."""
     knobs = checked_knobs(target, knobs)
-    server = start(chosen_port(port), knobs)
+    server = start(chosen_port(port, host), knobs)
     key = cleanup.register(server.stop)
     try:
         if not wait_until_ready(server.host, server.port, ready_timeout, alive=server.alive):

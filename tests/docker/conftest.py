@@ -6,7 +6,6 @@ import pytest
 
 from lab.backends.docker import DockerBackend
 from lab.backends.selection import docker_engine_status
-from lab.cpus import default_cpu_sets
 from tests.deployments import required
 
 
@@ -17,6 +16,6 @@ def docker_backend() -> DockerBackend:
         if required("LAB_REQUIRE_DOCKER"):
             pytest.fail(f"LAB_REQUIRE_DOCKER=1 but {why}")
         pytest.skip(why)
-    backend = DockerBackend(default_cpu_sets(), run_id="tests")
+    backend = DockerBackend(run_id="tests")
     yield backend
     backend.close()
