@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,12 +23,11 @@ func mustClosed(t *testing.T, cfg config) (*closedResult, closedSummary) {
 	return res, summarizeClosed(cfg, res, false)
 }
 
-// A server that answers only its first 3 accepted connections (the others
-// are read but never answered, like connections waiting for a busy pool
-// worker): exactly those never served are reported, set-up is undefined, and
-// the steady window starts at the set-up allowance.
-func TestClosedLoopCountsConnectionsNeverServed(t *testing.T) {
-	url := rawServer(t, func(c net.Conn, br *bufio.Reader, n int) {
+// answersThree is a server that answers only its first 3 accepted
+// connections; the others are read but never answered, like connections
+// waiting for a busy pool worker. /missing gets 404s.
+func answersThree(t *testing.T) string {
+	return rawServer(t, func(c net.Conn, br *bufio.Reader, n int) {
 		for {
 			req, ok := readRequest(br)
 			if !ok {
@@ -35,15 +35,20 @@ func TestClosedLoopCountsConnectionsNeverServed(t *testing.T) {
 			}
 			if n < 3 {
 				status := "200 OK"
-				if len(req) > 0 && req[5] == 'm' { // GET /missing
+				if strings.HasPrefix(req, "GET /missing") {
 					status = "404 Not Found"
 				}
 				fmt.Fprintf(c, "HTTP/1.1 %s\r\nContent-Length: 4\r\n\r\npong", status)
 			}
 		}
 	})
-	res, sum := mustClosed(t, config{URL: url, Path: "/ping", Connections: 8, Duration: 500 * time.Millisecond,
-		Timeout: 5 * time.Second, Records: true})
+}
+
+// Exactly the connections never served are reported, set-up is undefined,
+// and the steady window starts at the set-up allowance.
+func TestClosedLoopCountsConnectionsNeverServed(t *testing.T) {
+	res, sum := mustClosed(t, config{URL: answersThree(t), Path: "/ping", Connections: 8,
+		Duration: 500 * time.Millisecond, Timeout: 5 * time.Second, Records: true})
 	if sum.NeverServed != 5 || sum.SetupNs != nil || sum.SteadyStartNs != int64(125*time.Millisecond) {
 		t.Fatalf("never served %d (want 5), setup %v (want null), steady start %d", sum.NeverServed, sum.SetupNs, sum.SteadyStartNs)
 	}
@@ -59,7 +64,10 @@ func TestClosedLoopCountsConnectionsNeverServed(t *testing.T) {
 			t.Errorf("connection %d: a first response time but no response", i)
 		}
 	}
-	if served != 3 || total != sum.OK || sum.OK != len(res.Records) || sum.Requests != sum.OK || sum.InFlightAtEnd < 5 {
+	// The 5 starved connections are still waiting at the end (not errors), and
+	// so may be some of the 3 served ones.
+	if served != 3 || total != sum.OK || sum.OK != len(res.Records) || sum.Requests != sum.OK ||
+		sum.InFlightAtEnd < 5 || sum.InFlightAtEnd > 8 {
 		t.Errorf("served %d, responses %d, ok %d, records %d, requests %d, in flight %d",
 			served, total, sum.OK, len(res.Records), sum.Requests, sum.InFlightAtEnd)
 	}
@@ -71,11 +79,13 @@ func TestClosedLoopCountsConnectionsNeverServed(t *testing.T) {
 			t.Fatalf("record %+v", r)
 		}
 	}
+}
 
-	// Goodput counts 2xx only: the same server answering 404.
-	_, sum = mustClosed(t, config{URL: url, Path: "/missing", Connections: 8, Duration: 300 * time.Millisecond,
-		Timeout: 5 * time.Second})
-	if sum.OK != 0 || sum.Non2xx == 0 || sum.GoodputPerS != 0 || sum.NeverServed != 5 {
+// Goodput counts 2xx only.
+func TestClosedLoopGoodputIsTwoHundredsOnly(t *testing.T) {
+	_, sum := mustClosed(t, config{URL: answersThree(t), Path: "/missing", Connections: 8,
+		Duration: 300 * time.Millisecond, Timeout: 5 * time.Second})
+	if sum.OK != 0 || sum.Non2xx == 0 || sum.GoodputPerS != 0 || sum.NeverServed != 5 || *sum.SteadyGoodputPerS != 0 {
 		t.Errorf("404s: ok %d, non-2xx %d, goodput %.0f, never served %d", sum.OK, sum.Non2xx, sum.GoodputPerS, sum.NeverServed)
 	}
 }
