@@ -57,7 +57,7 @@ type engine struct {
 	rbuf     []byte
 	done     <-chan struct{}
 	onFree   func(ci int, t int64, answered bool) // what a connection does when its request ends
-	onFinish func(r *record)       // accounting of a finished record (closed loop)
+	onFinish func(r *record)                      // accounting of a finished record (closed loop)
 }
 
 var (
@@ -254,7 +254,7 @@ func (e *engine) handle(ev syscall.EpollEvent) {
 
 func (e *engine) read(ci int, t int64) {
 	c := &e.conns[ci]
-	n, err := syscall.Read(c.fd, e.rbuf)
+	n, err := recv(c.fd, e.rbuf)
 	if err == syscall.EAGAIN {
 		return
 	}

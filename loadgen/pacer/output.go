@@ -134,6 +134,7 @@ type streamSummary struct {
 	Connections int         `json:"connections"`
 	Scheduled   int         `json:"scheduled"`
 	Sent        int         `json:"sent"`
+	Achieved    float64     `json:"achieved"` // share of the scheduled requests written before the schedule ended
 	OK          int         `json:"ok"`
 	Non2xx      int         `json:"non_2xx"`
 	Errors      errorCounts `json:"errors"`
@@ -175,6 +176,9 @@ func summarizeOpen(cfg config, res *openResult, interrupted bool) openSummary {
 			ss.Scheduled++
 			if r.Sent >= 0 {
 				ss.Sent++
+				if r.Sent < int64(cfg.Duration) {
+					ss.Achieved++
+				}
 				dispatch = append(dispatch, r.Sent-r.Ready)
 				wait = append(wait, r.Ready-r.Intended)
 				send = append(send, r.Sent-r.Intended)
@@ -190,6 +194,9 @@ func summarizeOpen(cfg config, res *openResult, interrupted bool) openSummary {
 				ss.Errors.add(r.Kind)
 				lat = append(lat, math.MaxInt64)
 			}
+		}
+		if ss.Scheduled > 0 {
+			ss.Achieved /= float64(ss.Scheduled)
 		}
 		allLags = append(allLags, dispatch...)
 		ss.DispatchLag, ss.ConnWait, ss.SendLag = lagsOf(dispatch), lagsOf(wait), lagsOf(send)
