@@ -106,6 +106,7 @@ def from_wrk(result: WrkResult, connections: int, raw: str,
     (or after `allowance_share` of the window if some connection was never served),
     converted with wrk's mean response size and scaled by its share of non-error responses."""
     samples, duration = result.samples, result.duration_s
+    gaps = [b.t_s - a.t_s for a, b in zip(samples, samples[1:], strict=False)]
     never_served = connections - samples[-1].served if samples else connections
     setup = next((s.t_s for s in samples if s.served >= connections), None)
     start_at = setup if setup is not None else allowance_share * duration
@@ -125,9 +126,7 @@ def from_wrk(result: WrkResult, connections: int, raw: str,
         ok=ok,
         non_2xx=result.non_2xx, errors=result.socket_errors, never_served=never_served,
         setup_s=setup, steady_start_s=first.t_s if first else start_at,
-        steady_goodput_per_s=steady, resolution_s=max(
-            (b.t_s - a.t_s for a, b in zip(samples, samples[1:], strict=False)), default=SAMPLE_INTERVAL_S),
-        raw=raw)
+        steady_goodput_per_s=steady, resolution_s=max(gaps, default=SAMPLE_INTERVAL_S), raw=raw)
 
 
 def run_wrk(backend: Backend, url: str, connections: int, duration_s: int,
