@@ -101,11 +101,13 @@ def from_pacer(summary: dict, raw: str) -> ClosedLoopResult:
 
 def from_wrk(result: WrkResult, connections: int, raw: str,
              allowance_share: float = 0.25) -> ClosedLoopResult:
-    """wrk's counts, plus what its socket samples say: connections never served (at the
-    last sample), set-up, and the steady goodput from the bytes received after set-up
+    """wrk's counts, plus what its socket samples within the window say: connections never
+    served (at the last sample), set-up, and the steady goodput from the bytes received after set-up
     (or after `allowance_share` of the window if some connection was never served),
     converted with wrk's mean response size and scaled by its share of non-error responses."""
-    samples, duration = result.samples, result.duration_s
+    duration = result.duration_s
+    # Samples after the window may catch wrk closing its sockets.
+    samples = [s for s in result.samples if s.t_s <= duration]
     gaps = [b.t_s - a.t_s for a, b in zip(samples, samples[1:], strict=False)]
     never_served = connections - samples[-1].served if samples else connections
     setup = next((s.t_s for s in samples if s.served >= connections), None)
@@ -115,10 +117,9 @@ def from_wrk(result: WrkResult, connections: int, raw: str,
     first = next((s for s in samples if s.t_s >= start_at), None)
     if first is not None and result.requests:
         last = samples[-1]
-        end = min(last.t_s, duration)
-        if end > first.t_s:
+        if last.t_s > first.t_s:
             responses = (last.bytes - first.bytes) / (result.bytes / result.requests)
-            steady = responses * ok / result.requests / (end - first.t_s)
+            steady = responses * ok / result.requests / (last.t_s - first.t_s)
     return ClosedLoopResult(
         tool="wrk", connections=connections, duration_s=duration,
         requests=result.requests + sum(v for k, v in result.socket_errors.items()
