@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from lab.bench_loadgen import MAX_PROBES, Bench, Probe, parse_h2load_mean_us, search
+from lab.bench_loadgen import (
+    MAX_PROBES,
+    Bench,
+    Probe,
+    cpu_busy_seconds,
+    parse_h2load_mean_us,
+    search,
+)
 from lab.errors import LabError
 
 
@@ -15,7 +22,7 @@ def fake(limit: float, flaky: set[int] = frozenset()):
     def measure(rate: float) -> Probe:
         calls.append(rate)
         keeps = rate <= limit and len(calls) - 1 not in flaky
-        return Probe(rate, 1.0 if keeps else 0.95, 0.1, 80.0, 0.5)
+        return Probe(rate, 1.0 if keeps else 0.95, 0.1, 80.0, 0.5, 0.0)
 
     return measure, calls
 
@@ -48,3 +55,12 @@ time for connect:      105us       105us       105us         0us   100.00%
     assert parse_h2load_mean_us(out.replace("94us", "1.50ms")) == 1500.0
     with pytest.raises(LabError):
         parse_h2load_mean_us("nothing")
+
+
+def test_cpu_busy_seconds_grow() -> None:
+    import os
+
+    cpus = tuple(os.sched_getaffinity(0))
+    before = cpu_busy_seconds(cpus)
+    sum(range(3_000_000))  # ~0.1 s of CPU
+    assert cpu_busy_seconds(cpus) > before
