@@ -16,16 +16,22 @@ TOOLS = ("wrk", "pacer")
 
 
 def test_pacer_goodput_within_10_percent_of_wrks(backend) -> None:
+    # Interleaved twice (wrk, pacer, wrk, pacer), so that drift on a shared machine
+    # hits both tools alike.
+    runs: dict[str, list] = {tool: [] for tool in TOOLS}
     with serve(backend, "rust/tokio-current-thread") as server:
         url = f"http://127.0.0.1:{server.port}/sleep?ms=5"
-        results = {tool: run_closed_loop(backend, url, 16, 2, tool=tool)[0] for tool in TOOLS}
-    for tool, r in results.items():
-        assert r.tool == tool and r.never_served == 0 and r.errors_total == 0, r
-        assert r.setup_s is not None and r.setup_s == r.steady_start_s < 1, r
-        # 16 connections can complete at most one request per 5 ms each.
-        assert 1000 < r.goodput_per_s <= 16 / 0.005, r
-        assert r.steady_goodput_per_s == pytest.approx(r.goodput_per_s, rel=0.2), r
-    wrk, pacer = results["wrk"].goodput_per_s, results["pacer"].goodput_per_s
+        for _ in range(2):
+            for tool in TOOLS:
+                runs[tool].append(run_closed_loop(backend, url, 16, 2, tool=tool)[0])
+    for tool, results in runs.items():
+        for r in results:
+            assert r.tool == tool and r.never_served == 0 and r.errors_total == 0, r
+            assert r.setup_s is not None and r.setup_s == r.steady_start_s < 1, r
+            # 16 connections can complete at most one request per 5 ms each.
+            assert 1000 < r.goodput_per_s <= 16 / 0.005, r
+            assert r.steady_goodput_per_s == pytest.approx(r.goodput_per_s, rel=0.2), r
+    wrk, pacer = (sum(r.ok for r in runs[t]) / sum(r.duration_s for r in runs[t]) for t in TOOLS)
     assert pacer == pytest.approx(wrk, rel=0.10), (wrk, pacer)
 
 
