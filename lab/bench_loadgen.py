@@ -207,12 +207,12 @@ def _load_average() -> str:
 def print_bench(bench: Bench) -> bool:
     """The table and the two ratios with pass/fail; True when both targets are met."""
     table = Table(title=f"pacer vs wrk against {TARGET} ({bench.backend})")
-    for column in ("rate (req/s)", "x wrk", "achieved", "p99 dispatch lag", "p50 latency",
-                   "pacer CPU", "others' CPU", "keeps schedule"):
+    for column in ("rate/s", "x wrk", "achieved", "p99 dispatch lag", "p50", "pacer CPU",
+                   "others' CPU", "kept"):
         table.add_column(column, justify="right")
     for p in sorted(bench.probes, key=lambda p: p.rate):
         table.add_row(f"{p.rate:,.0f}", f"{p.rate / bench.wrk_rate:.2f}",
-                      f"{p.achieved:.2%}", f"{p.p99_dispatch_lag_ms:.3f} ms",
+                      f"{p.achieved:.2%}", f"{p.p99_dispatch_lag_ms:.2f} ms",
                       "-" if p.p50_us is None else f"{p.p50_us:.0f} µs", f"{p.cpu_share:.0%}",
                       f"{p.foreign_share:.0%}", "yes" if p.keeps_schedule else "[red]no[/red]")
     console.print(table)
