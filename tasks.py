@@ -342,12 +342,22 @@ def test(c, suite="all", target=None, backend="all", keyword=None):
         raise Exit(code=result.exited)
 
 
+@lab_task(help_={"backend": "native (default) or docker", **CPU_HELP})
+def bench_loadgen(c, backend="native", server_cpus=None, load_cpus=None):
+    """Pacer vs wrk against rust/tokio-current-thread: highest open-loop rate keeping
+    schedule vs wrk's closed-loop rate, and p50 at 10k/s vs a ping-pong client (~1 min)."""
+    from lab.bench_loadgen import print_bench, run_bench
+
+    if not print_bench(run_bench(_backend(backend, server_cpus, load_cpus))):
+        raise Exit("the pacer missed a target (see above)", code=1)
+
+
 def _collection() -> Collection:
     from lab.experiments import registry
 
     lab = Collection("lab")
     for each in (targets, experiments, base, build, verify, serve, run, report, compare, all_,
-                 clean, doctor):
+                 clean, doctor, bench_loadgen):
         lab.add_task(each)
     for name, each in registry().items():
         lab.add_task(_experiment_task(name, each.title))

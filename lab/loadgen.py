@@ -1,68 +1,139 @@
-"""Driving the two load generators and parsing what they print.
+"""The load generators as the experiments see them.
 
-Closed loop: wrk with loadgen/wrk/report.lua, whose done() hook prints one line
-`LABJSON {...}`; wrk's own text is never read for numbers.
-Open loop: the pacer (loadgen/pacer), CSV records on stdout, a JSON summary on stderr.
+Closed loop (goodput vs concurrency): `run_closed_loop`, with wrk where it is installed
+(always in the docker backend's load image) and the pacer's closed-loop mode otherwise;
+both fill the same `ClosedLoopResult`, which records the tool used.
+Open loop (latency vs offered load): `run_pacer` (lab.pacer), and `percentile`, in which
+a request that failed, timed out or got no 2xx counts as infinitely slow.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import math
+import shutil
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lab.backends import Backend, LoadRun
 from lab.errors import LabError
+from lab.pacer import (  # noqa: F401  (re-exported: what the experiments use)
+    PacerRecord,
+    PacerResult,
+    Stream,
+    closed_argv,
+    parse_pacer_summary,
+    run_pacer,
+)
+from lab.wrk import SAMPLE_INTERVAL_S, WRK_TIMEOUT_S, WrkResult, parse_wrk, wrk_argv
 
-WRK_MARKER = "LABJSON "
 # A generator that used more than this share of its CPUs was the bottleneck itself.
+# (The pacer keeps its core busy above ~20k requests/s by design: judge it by its
+# dispatch lag instead.)
 GENERATOR_BOUND_UTILISATION = 0.9
-WRK_TIMEOUT_S = 5
 
 
 @dataclass(frozen=True)
-class WrkResult:
-    requests: int
-    duration_s: float
-    requests_per_s: float
-    errors: dict[str, int]
-    latency_ms: dict[str, float]  # min mean stdev max p50 p75 p90 p99 p99_9 (empty: none)
+class ClosedLoopResult:
+    """One closed-loop measurement: `connections` connections for `duration_s`."""
+
+    tool: str                      # "wrk" or "pacer"
+    connections: int
+    duration_s: float              # the measured window
+    requests: int                  # outcomes: responses of any status, plus failed requests
+    ok: int                        # 2xx responses (wrk: requests - non_2xx)
+    non_2xx: int                   # wrk: statuses over 399 (its own definition)
+    errors: dict[str, int]         # connect, read, write, timeout (wrk: as wrk counts them)
+    never_served: int              # connections that never got (a byte of) a response
+    setup_s: float | None          # until every connection had one; None if some never did
+    steady_start_s: float          # the steady window starts here (set-up, or the allowance)
+    steady_goodput_per_s: float | None  # 2xx/s from steady_start_s to the end; None: no window
+    resolution_s: float            # of setup_s, steady_start_s (wrk: longest sample gap)
+    raw: str                       # the tool's output, to keep with the run
+
+    @property
+    def goodput_per_s(self) -> float:
+        """2xx responses per second over the whole window, set-up included."""
+        return self.ok / self.duration_s if self.duration_s > 0 else 0.0
 
     @property
     def errors_total(self) -> int:
         return sum(self.errors.values())
 
 
-def parse_wrk(stdout: str) -> WrkResult:
-    """The LABJSON line of a wrk run; LabError if there is none."""
-    for line in stdout.splitlines():
-        if line.startswith(WRK_MARKER):
-            data = json.loads(line[len(WRK_MARKER):])
-            latency = data.get("latency_us") or {}
-            return WrkResult(
-                requests=int(data["requests"]),
-                duration_s=data["duration_us"] / 1e6,
-                requests_per_s=float(data["requests_per_s"] or 0.0),
-                errors={k: int(v) for k, v in data["errors"].items()},
-                latency_ms={k: v / 1000 for k, v in latency.items() if v is not None},
-            )
-    raise LabError("wrk printed no LABJSON line (did report.lua run?)",
-                   detail=stdout[-2000:])
+def closed_loop_tool(backend: Backend) -> str:
+    """wrk when the backend has it (always in docker's load image), else the pacer."""
+    if backend.name == "docker" or shutil.which(backend.loadgen_paths()["wrk"]):
+        return "wrk"
+    return "pacer"
 
 
-def wrk_argv(backend: Backend, url: str, connections: int, duration_s: int,
-             timeout_s: int = WRK_TIMEOUT_S) -> list[str]:
-    """wrk with one thread per load CPU (never more threads than connections)."""
-    paths = backend.loadgen_paths()
-    threads = max(1, min(connections, len(backend.cpus.load)))
-    return [paths["wrk"], f"-t{threads}", f"-c{connections}", f"-d{duration_s}s",
-            f"--timeout={timeout_s}s", "-s", paths["wrk_script"], url]
+def run_closed_loop(backend: Backend, url: str, connections: int, duration_s: int, *,
+                    tool: str | None = None, timeout_s: int = WRK_TIMEOUT_S,
+                    ) -> tuple[ClosedLoopResult, LoadRun]:
+    """Closed-loop goodput of `connections` connections on `url` for `duration_s` whole
+    seconds (wrk's granularity), with `tool` (default: closed_loop_tool(backend))."""
+    tool = tool or closed_loop_tool(backend)
+    if tool == "wrk":
+        argv = wrk_argv(backend, url, connections, duration_s, timeout_s)
+    elif tool == "pacer":
+        argv = closed_argv(backend, url, connections, duration_s, timeout_s)
+    else:
+        raise LabError(f"unknown closed-loop tool '{tool}'", hint="wrk or pacer")
+    run = backend.run_load(argv, timeout=duration_s + timeout_s + 30)
+    if run.returncode != 0:
+        raise LabError(f"{tool} exited with status {run.returncode}",
+                       detail=(run.stderr or run.stdout)[-2000:])
+    if tool == "pacer":
+        return from_pacer(parse_pacer_summary(run.stdout), run.stdout), run
+    return from_wrk(parse_wrk(run.stdout, run.stderr), connections, run.stdout), run
+
+
+def from_pacer(summary: dict, raw: str) -> ClosedLoopResult:
+    setup = summary["setup_ns"]
+    return ClosedLoopResult(
+        tool="pacer", connections=summary["connections"],
+        duration_s=summary["duration_ns"] / 1e9, requests=summary["requests"],
+        ok=summary["ok"], non_2xx=summary["non_2xx"], errors=dict(summary["errors"]),
+        never_served=summary["never_served"], setup_s=None if setup is None else setup / 1e9,
+        steady_start_s=summary["steady_start_ns"] / 1e9,
+        steady_goodput_per_s=summary["steady_goodput_per_s"], resolution_s=1e-3, raw=raw)
+
+
+def from_wrk(result: WrkResult, connections: int, raw: str,
+             allowance_share: float = 0.25) -> ClosedLoopResult:
+    """wrk's counts, plus what its socket samples within the window say: connections never
+    served (at the last sample), set-up, and the steady goodput from the bytes received after set-up
+    (or after `allowance_share` of the window if some connection was never served),
+    converted with wrk's mean response size and scaled by its share of non-error responses."""
+    duration = result.duration_s
+    # Samples after the window may catch wrk closing its sockets.
+    samples = [s for s in result.samples if s.t_s <= duration]
+    gaps = [b.t_s - a.t_s for a, b in zip(samples, samples[1:], strict=False)]
+    never_served = connections - samples[-1].served if samples else connections
+    setup = next((s.t_s for s in samples if s.served >= connections), None)
+    start_at = setup if setup is not None else allowance_share * duration
+    ok = result.requests - result.non_2xx
+    steady = None
+    first = next((s for s in samples if s.t_s >= start_at), None)
+    if first is not None and result.requests:
+        last = samples[-1]
+        if last.t_s > first.t_s:
+            responses = (last.bytes - first.bytes) / (result.bytes / result.requests)
+            steady = responses * ok / result.requests / (last.t_s - first.t_s)
+    return ClosedLoopResult(
+        tool="wrk", connections=connections, duration_s=duration,
+        requests=result.requests + sum(v for k, v in result.socket_errors.items()
+                                       if k != "timeout"),  # wrk's timeouts are late responses
+        ok=ok,
+        non_2xx=result.non_2xx, errors=result.socket_errors, never_served=never_served,
+        setup_s=setup, steady_start_s=first.t_s if first else start_at,
+        steady_goodput_per_s=steady, resolution_s=max(gaps, default=SAMPLE_INTERVAL_S), raw=raw)
 
 
 def run_wrk(backend: Backend, url: str, connections: int, duration_s: int,
             ) -> tuple[WrkResult, LoadRun]:
-    run = backend.run_load(wrk_argv(backend, url, connections, duration_s),
+    """wrk alone (no socket sampling): its own counts and rate samples."""
+    run = backend.run_load(wrk_argv(backend, url, connections, duration_s, sample=False),
                            timeout=duration_s + WRK_TIMEOUT_S + 30)
     if run.returncode != 0:
         raise LabError(f"wrk exited with status {run.returncode}",
@@ -70,98 +141,25 @@ def run_wrk(backend: Backend, url: str, connections: int, duration_s: int,
     return parse_wrk(run.stdout), run
 
 
-# -- the pacer ----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Stream:
-    """requests to path at rate_per_s, on the pacer's common clock, from phase_ms on."""
-
-    name: str
-    path: str
-    rate_per_s: float
-    phase_ms: float = 0.0
-
-    def flag(self) -> str:
-        phase = f"+{self.phase_ms:g}ms" if self.phase_ms else ""
-        return f"{self.name}={self.path}@{self.rate_per_s:g}{phase}"
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank q-th percentile (0 < q <= 100): the smallest value with at least
+    q% of the values at or below it. Exact with infinite values (failed requests), which
+    interpolation is not: one failure among 100 requests makes p99 the slowest
+    success, two make it infinite. NaN for no values."""
+    if not 0 < q <= 100:
+        raise ValueError(f"percentile {q} is not in (0, 100]")
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-@dataclass(frozen=True)
-class PacerRecord:
-    stream: str
-    intended_ns: int
-    sent_ns: int | None   # None: never written (e.g. the connection was refused)
-    done_ns: int | None   # None: no outcome before the pacer stopped
-    status: int           # 0 when the request failed
-    error: str
-
-    @property
-    def latency_ms(self) -> float | None:
-        """From the intended send time: a stalled server cannot hide its stalls."""
-        return None if self.done_ns is None else (self.done_ns - self.intended_ns) / 1e6
-
-
-@dataclass(frozen=True)
-class PacerResult:
-    records: list[PacerRecord]
-    summary: dict
-
-    def _max_ms(self, field: str) -> float:
-        return max((s.get(field, 0) for s in self.summary["streams"]), default=0) / 1e6
-
-    @property
-    def max_send_lag_ms(self) -> float:
-        """Intended -> written, including waits for a free connection (the server's doing)."""
-        return self._max_ms("max_send_lag_ns")
-
-    @property
-    def max_dispatch_lag_ms(self) -> float:
-        """Intended -> dispatched by the scheduler: the generator's own lateness."""
-        return self._max_ms("max_dispatch_lag_ns")
-
-    @property
-    def p99_dispatch_lag_ms(self) -> float:
-        """The 99th percentile of dispatch lag, of the stream where it is worst."""
-        return self._max_ms("p99_dispatch_lag_ns")
-
-
-def pacer_argv(backend: Backend, url: str, streams: list[Stream], duration_s: float,
-               connections: int, timeout_s: float) -> list[str]:
-    argv = [backend.loadgen_paths()["pacer"], "-url", url, "-duration", f"{duration_s:g}s",
-            "-connections", str(connections), "-timeout", f"{timeout_s:g}s", "-out", "-"]
-    for stream in streams:
-        argv += ["-stream", stream.flag()]
-    return argv
-
-
-def parse_pacer_records(text: str) -> list[PacerRecord]:
-    reader = csv.DictReader(io.StringIO(text))
-    expected = ["stream", "intended_ns", "sent_ns", "done_ns", "status", "error"]
-    if reader.fieldnames != expected:
-        raise LabError(f"pacer records have columns {reader.fieldnames}, expected {expected}")
-    def optional(text: str) -> int | None:
-        return int(text) if text else None
-
-    return [PacerRecord(r["stream"], int(r["intended_ns"]), optional(r["sent_ns"]),
-                        optional(r["done_ns"]), int(r["status"]), r["error"]) for r in reader]
-
-
-def parse_pacer_summary(text: str) -> dict:
-    """The last line of the pacer's stderr that is a JSON object."""
-    for line in reversed(text.strip().splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
-    raise LabError("the pacer printed no JSON summary", detail=text[-2000:])
-
-
-def run_pacer(backend: Backend, url: str, streams: list[Stream], duration_s: float,
-              connections: int = 64, timeout_s: float = 15.0) -> tuple[PacerResult, LoadRun]:
-    run = backend.run_load(pacer_argv(backend, url, streams, duration_s, connections, timeout_s),
-                           timeout=duration_s + timeout_s + 30)
-    if run.returncode != 0:
-        raise LabError(f"the pacer exited with status {run.returncode}",
-                       detail=run.stderr[-2000:])
-    return PacerResult(parse_pacer_records(run.stdout), parse_pacer_summary(run.stderr)), run
+def latency_percentiles(records: Iterable[PacerRecord],
+                        qs: Sequence[float] = (50, 90, 99, 99.9)) -> dict[float, float]:
+    """Latency (ms, from the intended send time) percentiles of records, each failed,
+    timed-out or non-2xx request counting as infinitely slow."""
+    latencies = [r.latency_ms for r in records]
+    return {q: percentile(latencies, q) for q in qs}
 
 
 def load_utilisation(run: LoadRun, load_cpus: int) -> float:

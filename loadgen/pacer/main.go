@@ -1,11 +1,17 @@
-// Command pacer is the lab's open-loop HTTP load generator.
+// Command pacer is the lab's HTTP load generator: open loop on a schedule, or
+// closed loop.
 //
-// It sends requests on a fixed schedule whatever the server does: one or more
-// streams (name=path@rate) share one clock, and every request goes out at its
-// intended time even when earlier ones have not been answered. Latency is
+// Open loop (-mode open, the default): one or more streams (name=path@rate)
+// share one clock, each on its own connections, and every request goes out at
+// its intended time even when earlier ones have not been answered. Latency is
 // measured from that intended time, so a server that stalls cannot hide the
-// stall by slowing the generator down (no coordinated omission). It writes one
-// CSV record per request and one JSON summary line. See README.md.
+// stall by slowing the generator down (no coordinated omission).
+//
+// Closed loop (-mode closed): C connections each send the next request as
+// soon as the previous answer has arrived, for a duration; the summary counts
+// goodput (2xx only), set-up and connections that were never served.
+//
+// It writes one CSV record per request and one JSON summary line. See README.md.
 package main
 
 import (
@@ -48,10 +54,11 @@ func (s *streamFlags) Set(v string) error {
 
 var streamName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
-// parseStream parses name=path@rate[+phase], e.g. cpu=/cpu?ms=100@2+250ms.
+// parseStream parses name=path@rate[+phase][:connections], e.g.
+// cpu=/cpu?ms=100@2+250ms:2.
 func parseStream(v string) (stream, error) {
 	bad := func(why string) (stream, error) {
-		return stream{}, fmt.Errorf("stream %q: %s (want name=path@rate[+phase], e.g. ping=/ping@200 or cpu=/cpu?ms=100@2+250ms)", v, why)
+		return stream{}, fmt.Errorf("stream %q: %s (want name=path@rate[+phase][:connections], e.g. ping=/ping@200 or cpu=/cpu?ms=100@2+250ms:2)", v, why)
 	}
 	name, rest, ok := strings.Cut(v, "=")
 	if !ok || !streamName.MatchString(name) {
@@ -62,8 +69,17 @@ func parseStream(v string) (stream, error) {
 		return bad("missing @rate")
 	}
 	path, rateText := rest[:at], rest[at+1:]
-	if !strings.HasPrefix(path, "/") || strings.ContainsFunc(path, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
-		return bad("the path must start with / and be plain printable ASCII (percent-encode the rest)")
+	if err := checkPath(path); err != nil {
+		return bad(err.Error())
+	}
+	rateText, connText, hasConns := strings.Cut(rateText, ":")
+	conns := 0
+	if hasConns {
+		if n, err := strconv.Atoi(connText); err != nil || n < 1 {
+			return bad("the connections after ':' must be a positive integer")
+		} else {
+			conns = n
+		}
 	}
 	rateText, phaseText, hasPhase := strings.Cut(rateText, "+")
 	rate, err := strconv.ParseFloat(rateText, 64)
@@ -76,24 +92,54 @@ func parseStream(v string) (stream, error) {
 			return bad("the phase must be a non-negative duration such as 250ms")
 		}
 	}
-	return stream{Name: name, Path: path, Rate: rate, Phase: phase}, nil
+	return stream{Name: name, Path: path, Rate: rate, Phase: phase, Connections: conns}, nil
+}
+
+func checkPath(path string) error {
+	if !strings.HasPrefix(path, "/") || strings.ContainsFunc(path, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+		return errors.New("the path must start with / and be plain printable ASCII (percent-encode the rest)")
+	}
+	return nil
+}
+
+// splitURL returns the path prefix and host:port of a checked base URL.
+func splitURL(raw string) (prefix, host string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", err
+	}
+	host = u.Host
+	if u.Port() == "" {
+		host += ":80"
+	}
+	return strings.TrimSuffix(u.Path, "/"), host, nil
 }
 
 func main() {
 	var cfg config
 	var streams streamFlags
+	flag.StringVar(&cfg.Mode, "mode", "open", "open (a schedule of -stream) or closed (-connections back to back on -path)")
 	flag.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "base URL of the server; each stream's path is appended")
-	flag.Var(&streams, "stream", "name=path@rate[+phase]: requests per second on path, first one at phase (repeatable)")
-	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to send; then wait at most -timeout for outstanding responses")
-	flag.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "a request without a response this long after its intended time is a timeout")
-	flag.IntVar(&cfg.Connections, "connections", 64, "maximum keep-alive connections (a request waits for a free one)")
-	outPath := flag.String("out", "", "CSV file for the per-request records, or - for stdout (the summary then goes to stderr)")
+	flag.Var(&streams, "stream", "open loop: name=path@rate[+phase][:connections], requests per second on path, first one at phase, on its own connections (repeatable)")
+	flag.StringVar(&cfg.Path, "path", "/ping", "closed loop: the request path")
+	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "open: requests are scheduled in [0, duration), then outstanding ones get at most -timeout; closed: the measured window")
+	flag.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "a request without a complete response this long after its intended time is a timeout")
+	flag.IntVar(&cfg.Connections, "connections", 16, "open: connections of each stream that does not say its own; closed: connections in all")
+	flag.StringVar(&cfg.Prime, "prime", "", "open: the path each connection requests once before the clock starts (default: its stream's path)")
+	flag.DurationVar(&cfg.PrimeWait, "prime-wait", 2*time.Second, "open: how long priming may take; connections not answered by then are closed and dial again when used")
+	flag.DurationVar(&cfg.Allowance, "setup-allowance", 0, "closed: if some connection is never answered, the steady window starts here (default: duration/4)")
+	outPath := flag.String("out", "", "CSV file for the per-request records, or - for stdout (the summary then goes to stderr); needed in open mode")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: pacer -stream name=path@rate [-stream ...] -out records.csv [options]\n\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: pacer -stream name=path@rate [-stream ...] -out records.csv [options]\n"+
+			"       pacer -mode closed -connections C -path /ping -duration 10s [-out records.csv]\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	cfg.Streams = streams
+	cfg.Records = *outPath != ""
+	if cfg.Allowance == 0 {
+		cfg.Allowance = cfg.Duration / 4
+	}
 	if err := validate(cfg, *outPath); err != nil {
 		fmt.Fprintln(os.Stderr, "pacer:", err)
 		os.Exit(2)
@@ -111,15 +157,35 @@ func main() {
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	res := run(ctx, cfg)
+	var summary any
+	var records []record
+	names := []string{"closed"}
+	if cfg.Mode == "open" {
+		var res *openResult
+		if res, err = runOpen(ctx, cfg); err == nil {
+			summary, records = summarizeOpen(cfg, res, ctx.Err() != nil), res.Records
+			names = names[:0]
+			for _, s := range cfg.Streams {
+				names = append(names, s.Name)
+			}
+		}
+	} else {
+		var res *closedResult
+		if res, err = runClosed(ctx, cfg); err == nil {
+			summary, records = summarizeClosed(cfg, res, ctx.Err() != nil), res.Records
+		}
+	}
 	interrupted := ctx.Err() != nil
 	stop()
-
-	if err := out.commit(cfg, res.Records); err != nil {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pacer:", err)
+		os.Exit(1)
+	}
+	if err := out.commit(names, records); err != nil {
 		fmt.Fprintln(os.Stderr, "pacer: writing records:", err)
 		os.Exit(1)
 	}
-	line, _ := json.Marshal(summarize(cfg, res, interrupted))
+	line, _ := json.Marshal(summary)
 	fmt.Fprintf(summaryOut, "%s\n", line)
 	if interrupted {
 		fmt.Fprintln(os.Stderr, "pacer: interrupted; the records cover the requests sent so far")
@@ -132,14 +198,28 @@ func validate(cfg config, out string) error {
 	switch {
 	case err != nil || u.Scheme != "http" || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
 		return fmt.Errorf("-url %q: want http://host:port (plain HTTP/1.1, no query)", cfg.URL)
-	case len(cfg.Streams) == 0:
-		return errors.New("at least one -stream name=path@rate is needed")
-	case cfg.Duration <= 0 || cfg.Timeout <= 0:
-		return errors.New("-duration and -timeout must be positive")
+	case cfg.Duration <= 0 || cfg.Timeout <= 0 || cfg.PrimeWait <= 0:
+		return errors.New("-duration, -timeout and -prime-wait must be positive")
 	case cfg.Connections < 1:
 		return errors.New("-connections must be at least 1")
+	case cfg.Mode == "closed":
+		if len(cfg.Streams) > 0 {
+			return errors.New("-stream is for -mode open; the closed loop takes -path and -connections")
+		}
+		if cfg.Allowance < 0 || cfg.Allowance >= cfg.Duration {
+			return errors.New("-setup-allowance must be within -duration")
+		}
+		return checkPath(cfg.Path)
+	case cfg.Mode != "open":
+		return fmt.Errorf("-mode %q: want open or closed", cfg.Mode)
+	case len(cfg.Streams) == 0:
+		return errors.New("at least one -stream name=path@rate is needed")
 	case out == "":
 		return errors.New("-out is needed: a CSV file name, or - for stdout")
+	case cfg.Prime != "":
+		if err := checkPath(cfg.Prime); err != nil {
+			return fmt.Errorf("-prime: %w", err)
+		}
 	}
 	total := 0.0
 	for _, s := range cfg.Streams {

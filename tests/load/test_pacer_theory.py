@@ -10,30 +10,20 @@ report p90 and p99 near zero instead.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from lab.backends.native import NativeBackend
-from lab.cpus import default_cpu_sets
 from lab.loadgen import Stream, run_pacer
-from lab.targets import select
-
-
-@pytest.fixture(scope="module")
-def backend() -> NativeBackend:
-    backend = NativeBackend(default_cpu_sets())
-    backend.build_loadgen()
-    return backend
+from tests.load.conftest import serve
 
 
 def test_a_loop_blocked_100ms_twice_a_second(backend) -> None:
-    target = select("node/event-loop")[0]
-    backend.build(target.runtime)
-    streams = [Stream("ping", "/ping", 200), Stream("cpu", "/cpu?ms=100", 2, phase_ms=250)]
-    with backend.serve(target) as server:
+    streams = [Stream("ping", "/ping", 200, connections=32),
+               Stream("cpu", "/cpu?ms=100", 2, phase_ms=250, connections=2)]
+    with serve(backend, "node/event-loop") as server:
         result, _ = run_pacer(backend, f"http://127.0.0.1:{server.port}", streams,
-                              duration_s=6, connections=32)
+                              duration_s=6)
     pings = [r for r in result.records if r.stream == "ping"]
     assert len(pings) == 1200 and all(r.status == 200 for r in pings)
+    assert {r.connection for r in pings} == set(range(32))  # the cpu stream has 32 and 33
     latency = np.array([r.latency_ms for r in pings])
     p50, p90, p99 = np.percentile(latency, [50, 90, 99])
     # Margins: pings fall on a 5 ms grid (20 per burst), a spin ends a little after its

@@ -34,6 +34,7 @@ LATE_DISPATCH_MS = 5.0
 PERCENTILES = {"p50": 50, "p90": 90, "p99": 99, "p99_9": 99.9}
 # Pool models pin each keep-alive connection to a worker: give every pacer connection one.
 PACER_CONNECTIONS = 16
+CPU_CONNECTIONS = 2  # of them for the /cpu stream: 2/s of 100 ms needs one at a time
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,14 @@ class BlockingSpec:
         return self.baseline_s if phase == "baseline" else self.phase_s
 
     def streams(self, phase: str) -> list[Stream]:
-        streams = [Stream("ping", "/ping", self.ping_rate)]
+        # Each stream has connections of its own; together they stay within the pools'
+        # workers (one per connection).
+        streams = [Stream("ping", "/ping", self.ping_rate,
+                          connections=self.connections - CPU_CONNECTIONS)]
         if phase != "baseline":
             offload = "&offload=1" if phase == "offload" else ""
             streams.append(Stream("cpu", f"/cpu?ms={self.cpu_ms}{offload}", self.cpu_rate,
-                                  self.cpu_phase_ms))
+                                  self.cpu_phase_ms, connections=CPU_CONNECTIONS))
         return streams
 
 
