@@ -23,6 +23,8 @@ from analysis.content import Concept, Headline, ScoreColumn, Section
 from lab.backends import Backend, Server
 from lab.console import console, progress, warn
 from lab.errors import LabError
+from lab.generator import GENERATOR_BOUND_SHARE, MeteredBackend, ceiling_share
+from lab.noise import NOISE_METRICS, PointMeter
 from lab.probe import ping
 from lab.results import Run
 from lab.targets import Target
@@ -181,6 +183,9 @@ class _Runner:
         self.experiment, self.spec, self.backend, self.run = experiment, spec, backend, run
         self.bar, self.task = bar, task
         self.outcome = Outcome()
+        calibration = run.meta().get("calibration") or {}
+        self.ceilings = {tool: float(c["ceiling_rps"]) for tool, c in calibration.items()
+                         if isinstance(c, dict) and c.get("ceiling_rps")}
 
     def fail(self, session: Session, key: str, reason: str, detail: str = "") -> None:
         self.run.save_failure(self.experiment.name, key, {
@@ -225,11 +230,16 @@ class _Runner:
     def point(self, session: Session, server: Server, info: dict, point: Point) -> None:
         self.bar.update(self.task, description=f"{self.experiment.name}: {session.target} "
                         f"{session.variant} r{session.repetition} {point.label}")
-        ctx = Context(self.experiment, self.spec, self.backend, self.run, session, server, info)
+        metered = MeteredBackend(self.backend)
+        ctx = Context(self.experiment, self.spec, metered, self.run,  # type: ignore[arg-type]
+                      session, server, info)
         ping(server.host, server.port)  # the primer request
         key = session.point_key(point)
+        meter = PointMeter(self.backend.cpus, server.cpu_seconds)
         try:
+            meter.start()
             self.experiment.measure(ctx, point)
+            self.disturbances(ctx, point, meter, metered)
         except LabError as exc:
             self.fail(session, key, exc.message, exc.detail + "\n" + server.log_tail())
             warn(f"{session.target} {point.label}: {exc.message}")
@@ -238,6 +248,27 @@ class _Runner:
         self.run.save_point(self.experiment.name, key, ctx.rows, {"server": info, **ctx.info})
         self.outcome.measured += 1
         self.bar.advance(self.task)
+
+    def disturbances(self, ctx: Context, point: Point, meter: PointMeter,
+                     metered: MeteredBackend) -> None:
+        """What could have disturbed the point, as tidy rows; flags on every row of it."""
+        noise = meter.stop(metered.cpu_s)
+        shares = [s for s in (ceiling_share(r, self.ceilings) for r in metered.runs)
+                  if s is not None]
+        flags = ["noisy"] if noise.noisy else []
+        if shares and max(shares) > GENERATOR_BOUND_SHARE:
+            flags.append("generator-bound")
+        for row in ctx.rows:
+            row["flags"] = ";".join(sorted({*filter(None, row["flags"].split(";")), *flags}))
+        for metric, value in noise.metrics().items():
+            ctx.row(point, metric, value, NOISE_METRICS[metric], flags)
+        generator = {
+            "generator_cpu_s": (metered.cpu_s, "s"),
+            "generator_utilisation": (max((r.utilisation for r in metered.runs), default=None),
+                                      "ratio"),
+            "generator_ceiling_share": (max(shares, default=None), "ratio")}
+        for metric, (value, unit) in generator.items():
+            ctx.row(point, metric, None if value is None else round(value, 4), unit, flags)
 
 
 def spec_of(experiment: Experiment, profile: str) -> Any:

@@ -1,0 +1,150 @@
+"""The load generator's own limits: its CPU over its measured window, its ceiling, the flag.
+
+A measurement is *generator-bound* when the generator, not the server, may have set the
+pace: its request rate was above GENERATOR_BOUND_SHARE of the rate it can drive at all on
+the load CPUs (its *ceiling*). The ceiling comes from a per-run calibration: each tool
+against a responder (a target of the run) for CALIBRATION_S, with its CPU time divided by
+the requests it made, which gives the rate it would reach with its CPUs fully busy. wrk's
+CPU per request at 64 connections hardly depends on how fast the responder is (measured
+here: 10-12 us against go/goroutines at 38,000 req/s and node/event-loop at 15,000), so
+the responder does not need to be the fastest target.
+
+Utilisation is the tool's CPU time over its own measured window (wrk's duration, the
+pacer's wall time), not over the wall time of the process or of a `docker exec` round
+trip, which hides up to a tenth of a busy generator. Its CPU still includes the tool's own
+start and exit (milliseconds).
+
+MeteredBackend is how every experiment gets this without code of its own: the framework
+hands measurements a backend whose run_load also records what each load run did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from lab.backends import Backend, LoadRun
+from lab.errors import LabError
+from lab.loadgen import Stream, parse_pacer_summary, parse_wrk, run_pacer, run_wrk
+from lab.targets import Target
+
+GENERATOR_BOUND_SHARE = 0.8
+CALIBRATION_S = 2
+CALIBRATION_CONNECTIONS = 64
+CALIBRATION_PACER_RATE = 5000.0   # req/s of /ping: well below any ceiling, far above noise
+SATURATED = 0.9   # utilisation from which the calibration measured the ceiling directly
+
+
+@dataclass(frozen=True)
+class GeneratorRun:
+    """What one load run asked of the generator."""
+
+    tool: str            # wrk | pacer
+    requests: int
+    window_s: float      # the tool's own measured window
+    cpu_s: float         # its process's (native) or its container's (docker) CPU time
+    load_cpus: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / max(self.window_s, 1e-9)
+
+    @property
+    def utilisation(self) -> float:
+        return self.cpu_s / max(self.window_s * self.load_cpus, 1e-9)
+
+
+def wrk_run(stdout: str, load: LoadRun, load_cpus: int) -> GeneratorRun:
+    result = parse_wrk(stdout)
+    return GeneratorRun("wrk", result.requests, result.duration_s, load.cpu_seconds, load_cpus)
+
+
+def pacer_run(stderr: str, load: LoadRun, load_cpus: int) -> GeneratorRun:
+    summary = parse_pacer_summary(stderr)
+    sent = sum(int(s.get("sent", 0)) for s in summary.get("streams", []))
+    window = (summary.get("wall_ns") or summary.get("duration_ns") or 0) / 1e9
+    return GeneratorRun("pacer", sent, window, load.cpu_seconds, load_cpus)
+
+
+def observe(paths: dict[str, str], argv: list[str], load: LoadRun,
+            load_cpus: int) -> GeneratorRun | None:
+    """The generator run of a finished load process (None: not a load generator we know,
+    or it printed no result)."""
+    try:
+        if argv[0] == paths.get("wrk"):
+            return wrk_run(load.stdout, load, load_cpus)
+        if argv[0] == paths.get("pacer"):
+            return pacer_run(load.stderr, load, load_cpus)
+    except (LabError, ValueError, KeyError):
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class Calibration:
+    tool: str
+    responder: str
+    connections: int
+    rate: float          # req/s it reached against the responder
+    utilisation: float   # of its CPUs, over its window
+    ceiling_rps: float
+    method: str
+
+    @classmethod
+    def of(cls, run: GeneratorRun, responder: str, connections: int) -> Calibration:
+        if run.requests <= 0 or run.cpu_s <= 0:
+            raise LabError(f"calibrating {run.tool}: no requests or no CPU time recorded")
+        if run.utilisation >= SATURATED:
+            ceiling, method = run.rate, "measured: the generator was saturated"
+        else:
+            ceiling = run.requests * run.load_cpus / run.cpu_s
+            method = (f"extrapolated: CPU per request ({run.cpu_s / run.requests * 1e6:.1f} us) "
+                      f"at {run.utilisation:.0%} of its CPUs")
+        return cls(run.tool, responder, connections, round(run.rate, 1),
+                   round(run.utilisation, 4), round(ceiling, 1), method)
+
+    def as_record(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def calibrate(backend: Backend, responder: Target,
+              duration_s: int = CALIBRATION_S) -> dict[str, Calibration]:
+    """Each load generator against responder's /ping: {tool: Calibration}."""
+    load_cpus = len(backend.cpus.load)
+    with backend.serve(responder) as server:
+        url = f"http://{server.host}:{server.port}"
+        result, load = run_wrk(backend, url + "/ping", CALIBRATION_CONNECTIONS, duration_s)
+        wrk = GeneratorRun("wrk", result.requests, result.duration_s, load.cpu_seconds,
+                           load_cpus)
+        _, load = run_pacer(backend, url, [Stream("ping", "/ping", CALIBRATION_PACER_RATE)],
+                            duration_s, connections=CALIBRATION_CONNECTIONS, timeout_s=5)
+        pacer = pacer_run(load.stderr, load, load_cpus)
+    return {run.tool: Calibration.of(run, responder.name, CALIBRATION_CONNECTIONS)
+            for run in (wrk, pacer)}
+
+
+def ceiling_share(run: GeneratorRun, ceilings: dict[str, float]) -> float | None:
+    """The run's rate as a share of its tool's ceiling (None: no calibration for it)."""
+    ceiling = ceilings.get(run.tool)
+    return run.rate / ceiling if ceiling else None
+
+
+class MeteredBackend:
+    """A backend whose run_load also records each generator run and its CPU time; every
+    other attribute is the backend's own."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self.runs: list[GeneratorRun] = []
+        self.cpu_s = 0.0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._backend, name)
+
+    def run_load(self, argv: list[str], *, timeout: float) -> LoadRun:
+        load = self._backend.run_load(argv, timeout=timeout)
+        self.cpu_s += load.cpu_seconds
+        found = observe(self._backend.loadgen_paths(), argv, load,
+                        len(self._backend.cpus.load))
+        if found is not None:
+            self.runs.append(found)
+        return load
