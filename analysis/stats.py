@@ -142,10 +142,11 @@ def aggregate(frame: pd.DataFrame, keep: Sequence[str] = ()) -> pd.DataFrame:
     within = (grouped[list(ROW_INTERVAL_COLUMNS)].first()
               if set(ROW_INTERVAL_COLUMNS) <= set(frame.columns) else None)
     intervals = []
-    for key, found in values.items():
+    # positions, not labels: .loc cannot find a key holding NaN (a parameter a row lacks)
+    for position, found in enumerate(values):
         interval = median_interval(found)
         if interval is None and len(found) == 1 and within is not None:
-            row = within.loc[key]
+            row = within.iloc[position]
             if not pd.isna(row["ci_low"]):
                 interval = Interval(float(row["ci_low"]), float(row["ci_high"]),
                                     float(row["ci_confidence"]), str(row["ci_method"]))

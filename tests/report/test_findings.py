@@ -70,6 +70,16 @@ def test_one_repetition_of_requests_gives_percentiles_an_interval() -> None:
     assert node["low"].isna().all()
 
 
+def test_rows_without_a_parameter_keep_their_interval_columns() -> None:
+    """Noise rows have no stream; aggregating them beside percentiles with intervals works."""
+    frame = load_run(QUICK_RUN).table("blocking")
+    noise = frame.iloc[:1].assign(stream=math.nan, metric="foreign_cpu_load_s", value=0.1,
+                                  ci_low=math.nan, ci_high=math.nan)
+    agg = aggregate(pd.concat([frame, noise], ignore_index=True))
+    assert agg[agg["metric"] == "foreign_cpu_load_s"]["median"].tolist() == [0.1]
+    assert agg[agg["metric"] == "latency_p50"]["low"].notna().any()
+
+
 def test_flags_survive_aggregation() -> None:
     agg = aggregate(load_run(QUICK_RUN).table("blocking"))
     flagged = agg[agg["flags"].str.contains("late-dispatch")]

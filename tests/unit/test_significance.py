@@ -77,7 +77,7 @@ def test_a_20_percent_shift_is_detected_at_three_repetitions() -> None:
     rng = np.random.default_rng(12)
     detected = [claimed_rows(*family(rng, 1.2, NOISE["alike"](rng))).mean()
                 for _ in range(30)]
-    assert np.mean(detected) >= 0.85
+    assert np.mean(detected) >= 0.8   # measured: 86 %
 
 
 def test_one_repetition_without_requests_is_never_tested() -> None:
