@@ -106,14 +106,6 @@ def measure(experiment_names: Sequence[str], profile: str, targets: Sequence[Tar
 
     Builds first unless the caller already did (failed_builds: what did not build).
     """
-    with pinned(backend.cpus.load):
-        return _measure(experiment_names, profile, targets, backend, resume, failed_builds,
-                        extra_meta, force_mixed)
-
-
-def _measure(experiment_names: Sequence[str], profile: str, targets: Sequence[Target],
-             backend: Backend, resume: str | None, failed_builds: list[BuildFailure] | None,
-             extra_meta: dict | None, force_mixed: bool) -> Run:
     experiments = plan(experiment_names, profile)
     if resume is not None:
         open_run(resume)  # a run that does not exist stops us before any build
@@ -135,13 +127,14 @@ def _measure(experiment_names: Sequence[str], profile: str, targets: Sequence[Ta
                 f"build failed: {broken[target.runtime.name]}")
     status = "interrupted"
     try:
-        calibrate_generators(run, backend, buildable)
-        for each in experiments:
-            outcome = run_experiment(each, profile, buildable, backend, run)
-            for target_name, info in outcome.target_info.items():
-                meta_targets.setdefault(target_name, {}).update(info)
-            console.print(f"{each.name}: {outcome.measured} measured, {outcome.resumed} kept "
-                          f"from before, {outcome.failed} failed")
+        with pinned(backend.cpus.load):  # measuring only: native builds keep every CPU
+            calibrate_generators(run, backend, buildable)
+            for each in experiments:
+                outcome = run_experiment(each, profile, buildable, backend, run)
+                for target_name, info in outcome.target_info.items():
+                    meta_targets.setdefault(target_name, {}).update(info)
+                console.print(f"{each.name}: {outcome.measured} measured, {outcome.resumed} "
+                              f"kept from before, {outcome.failed} failed")
         status = "complete"
     finally:
         for each in experiments:

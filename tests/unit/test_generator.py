@@ -1,0 +1,70 @@
+"""lab.generator without servers: what a load run asked of the generator, its ceiling, and
+the backend wrapper that lets the framework see every load run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab import ROOT
+from lab.backends import LoadRun
+from lab.cpus import CpuSets
+from lab.generator import Calibration, GeneratorRun, MeteredBackend, ceiling_share, observe
+
+TESTDATA = ROOT / "loadgen" / "testdata"
+PATHS = {"wrk": "wrk", "pacer": "/app/build/pacer", "wrk_script": "report.lua"}
+
+
+def load(stdout: str = "", stderr: str = "", cpu: float = 1.5, wall: float = 3.4) -> LoadRun:
+    return LoadRun(0, stdout, stderr, cpu, wall)
+
+
+def test_wrk_is_measured_over_its_own_window_not_the_wall_time() -> None:
+    run = observe(PATHS, ["wrk", "-t1"], load((TESTDATA / "wrk_ping.stdout.txt").read_text()), 1)
+    assert run is not None and run.tool == "wrk"
+    assert run.requests == 192745 and run.window_s == pytest.approx(3.002099)
+    assert run.utilisation == pytest.approx(1.5 / 3.002099)   # not 1.5 / 3.4
+    assert run.rate == pytest.approx(192745 / 3.002099)
+
+
+def test_the_pacer_counts_what_it_sent_over_its_wall_time() -> None:
+    summary = (TESTDATA / "pacer_summary.json").read_text()
+    run = observe(PATHS, ["/app/build/pacer"], load(stderr=summary, cpu=0.2), 2)
+    assert run is not None and run.tool == "pacer"
+    assert run.requests == 54 and run.window_s == pytest.approx(0.980837678)
+    assert run.utilisation == pytest.approx(0.2 / (0.980837678 * 2))
+
+
+def test_other_programs_and_broken_output_are_not_generator_runs() -> None:
+    assert observe(PATHS, ["sleep", "1"], load("x"), 1) is None
+    assert observe(PATHS, ["wrk"], load("no json here"), 1) is None
+
+
+def test_a_saturated_generator_is_measured_an_idle_one_extrapolated() -> None:
+    busy = Calibration.of(GeneratorRun("wrk", 90_000, 1.0, 0.95, 1), "go/goroutines", 64)
+    assert busy.ceiling_rps == 90_000 and busy.method.startswith("measured")
+    idle = Calibration.of(GeneratorRun("wrk", 30_000, 1.0, 0.25, 1), "go/goroutines", 64)
+    assert idle.ceiling_rps == pytest.approx(120_000) and idle.method.startswith("extrapolated")
+    run = GeneratorRun("wrk", 100_000, 1.0, 1.0, 1)
+    assert ceiling_share(run, {"wrk": 120_000.0}) == pytest.approx(100_000 / 120_000)
+    assert ceiling_share(run, {}) is None
+
+
+class Backend:
+    name = "native"
+    cpus = CpuSets(server=(1,), load=(0,))
+
+    def loadgen_paths(self) -> dict[str, str]:
+        return PATHS
+
+    def run_load(self, argv: list[str], *, timeout: float) -> LoadRun:
+        return load(Path(TESTDATA / "wrk_ping.stdout.txt").read_text(), cpu=0.5)
+
+
+def test_the_metered_backend_records_every_load_run_and_is_otherwise_the_backend() -> None:
+    metered = MeteredBackend(Backend())  # type: ignore[arg-type]
+    metered.run_load(["wrk"], timeout=1)
+    metered.run_load(["wrk"], timeout=1)
+    assert metered.cpu_s == pytest.approx(1.0) and len(metered.runs) == 2
+    assert metered.name == "native" and metered.cpus.load == (0,)
