@@ -25,7 +25,7 @@ from rich.text import Text
 from analysis.content import Analysable, Headline
 from analysis.differences import run_differences
 from analysis.load import RunData, load_run
-from analysis.samples import identity, percent_of, reproduces, request_samples
+from analysis.samples import matched, percent_of, reproduces, request_samples
 from analysis.significance import (
     ALPHA,
     MIN_EFFECT,
@@ -50,16 +50,6 @@ COLUMNS = [*KEY, *[f"{c}_{s}" for s in "ab" for c in SIDE if c not in ("values",
 SPEED_UNITS = ("ms", "s", "us")
 
 
-def _requests(table: pd.DataFrame, found: list[tuple[dict, np.ndarray]]) -> list[object]:
-    """Per tidy row, its per-request latencies when a single repetition kept them."""
-    if not found:
-        return [None] * len(table)
-    columns = sorted({c for ident, _ in found for c in ident} & set(table.columns))
-    by_identity = {identity(ident, columns): samples for ident, samples in found}
-    return [by_identity.get(identity(row, columns)) if percent_of(row["metric"]) else None
-            for _, row in table.iterrows()]
-
-
 def _side(table: pd.DataFrame, experiment: str, params: list[str], headline: Headline | None,
           found: list[tuple[dict, np.ndarray]]) -> pd.DataFrame:
     """The headline rows of one run, aggregated, with their repetitions' values and (for a
@@ -71,7 +61,7 @@ def _side(table: pd.DataFrame, experiment: str, params: list[str], headline: Hea
                 frame = frame[frame[column] == wanted]
         if headline.metrics:
             frame = frame[frame["metric"].isin(headline.metrics)]
-    frame = frame.assign(requests=_requests(frame, found))
+    frame = frame.assign(requests=matched(frame, found))
     agg = aggregate(frame, keep=("values", "requests"))
     agg["experiment"] = experiment
     agg["parameters"] = [params_label(row, params) for _, row in agg.iterrows()]
@@ -113,9 +103,9 @@ def _tests(merged: pd.DataFrame) -> pd.DataFrame:
         prior = fit_prior([v for v, _ in variances], [d for _, d in variances])
         for index, row in family.iterrows():
             results[index] = _test(row, prior)
-    merged["test"] = [results.get(i, ("", math.nan, math.nan))[0] for i in merged.index]
-    merged["statistic"] = [results.get(i, ("", math.nan, math.nan))[1] for i in merged.index]
-    merged["p"] = [results.get(i, ("", math.nan, math.nan))[2] for i in merged.index]
+    tests = pd.DataFrame.from_dict(results, orient="index", columns=["test", "statistic", "p"])
+    merged = merged.join(tests.astype({"statistic": float, "p": float}))
+    merged["test"] = merged["test"].fillna("")
     return merged
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.load import RunData, read_pacer
-from analysis.stats import ROW_INTERVAL_COLUMNS, quantile_interval
+from analysis.stats import quantile_interval
 
 PERCENTILE = re.compile(r"^latency_p(\d+)(?:_(\d+))?$")
 # Row fields that are not the identity of a point and stream.
@@ -76,27 +76,32 @@ def reproduces(samples: np.ndarray, percent: float, recorded: float) -> bool:
                                              float(recorded), rel_tol=1e-6, abs_tol=1e-9)
 
 
+def matched(table: pd.DataFrame, found: list[tuple[dict, np.ndarray]]) -> list[object]:
+    """Per row of a tidy table: the requests behind it (a latency_pNN row of a point and
+    stream in found), else None."""
+    if not found:
+        return [None] * len(table)
+    columns = sorted({c for ident, _ in found for c in ident} & set(table.columns))
+    by_identity = {identity(ident, columns): samples for ident, samples in found}
+    return [by_identity.get(identity(row, columns)) if percent_of(row["metric"]) else None
+            for _, row in table.iterrows()]
+
+
 def attach_intervals(run: RunData) -> None:
     """Add ci_low, ci_high, ci_confidence, ci_method to every latency_pNN row of the run's
     tables whose requests are in the run (NaN and '' elsewhere)."""
     for experiment, frame in run.tables.items():
-        if frame.empty:
-            continue
-        found = request_samples(run, experiment)
+        found = request_samples(run, experiment) if not frame.empty else []
         if not found:
             continue
-        columns = sorted({c for ident, _ in found for c in ident} & set(frame.columns))
-        by_identity = {identity(ident, columns): samples for ident, samples in found}
-        cells: dict[str, list] = {c: [] for c in ROW_INTERVAL_COLUMNS}
-        for _, row in frame.iterrows():
-            percent = percent_of(row["metric"])
-            samples = by_identity.get(identity(row, columns)) if percent else None
-            interval = (quantile_interval(samples, percent)
-                        if samples is not None and percent is not None
-                        and reproduces(samples, percent, row["value"]) else None)
-            cells["ci_low"].append(interval.low if interval else math.nan)
-            cells["ci_high"].append(interval.high if interval else math.nan)
-            cells["ci_confidence"].append(interval.confidence if interval else math.nan)
-            cells["ci_method"].append(interval.method if interval else "")
-        for column, values in cells.items():
-            frame[column] = values
+        intervals = []
+        for samples, metric, value in zip(matched(frame, found), frame["metric"],
+                                          frame["value"], strict=True):
+            percent = percent_of(metric)
+            ok = samples is not None and percent is not None and reproduces(samples, percent,
+                                                                             value)
+            intervals.append(quantile_interval(samples, percent) if ok else None)
+        frame["ci_low"] = [i.low if i else math.nan for i in intervals]
+        frame["ci_high"] = [i.high if i else math.nan for i in intervals]
+        frame["ci_confidence"] = [i.confidence if i else math.nan for i in intervals]
+        frame["ci_method"] = [i.method if i else "" for i in intervals]
