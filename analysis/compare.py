@@ -193,8 +193,22 @@ def compare_runs(run_a: RunData | str | Path, run_b: RunData | str | Path,
     frame = frame.sort_values(["experiment", "target", "variant", "parameters", "metric"],
                               ignore_index=True)
     frame.attrs.update(run_a=a.run_id, run_b=b.run_id,
-                       differences=run_differences(a.meta, b.meta))
+                       differences=run_differences(a.meta, b.meta),
+                       noise=[f"{side}: {noise_text(run)}" for side, run in (("A", a), ("B", b))])
     return frame
+
+
+def noise_text(run: RunData) -> str:
+    """How many of a run's measurements were flagged noisy (those that recorded noise)."""
+    counts = [0, 0]
+    for table in run.tables.values():
+        shares = table[table["metric"] == "foreign_cpu_server_share"]
+        counts[0] += int(shares["flags"].astype(str).str.contains("noisy").sum())
+        counts[1] += len(shares)
+    if not counts[1]:
+        return "no noise recorded (a run of results schema 1)"
+    return (f"{counts[0]} of {counts[1]} measurements flagged noisy (other processes took "
+            "over 5 % of the server's CPUs)")
 
 
 def _side_text(row: pd.Series, side: str, unit: str) -> str:
@@ -219,6 +233,7 @@ def render_comparison(df: pd.DataFrame) -> Group:
         head += [Text(f"  - {d}") for d in differences]
     else:
         head.append(Text("The runs share machine, backend, profile, code, images and knobs."))
+    head += [Text(line) for line in df.attrs.get("noise", [])]
     table = Table(title=escape("median [interval, confidence] n repetitions; tests: "
                                f"{REPETITIONS_TEST}; {REQUESTS_TEST}; Holm-corrected p"),
                   show_lines=False)
