@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis.load import load_run
-from analysis.quality import flag_findings
+from analysis.quality import flag_findings, gap_findings
 from analysis.stats import aggregate, fmt
 from lab.experiments.blocking.findings import blocking_findings
 from lab.experiments.blocking.theory import blocked_percentiles
@@ -213,3 +213,10 @@ def test_a_measurement_with_no_response_at_all_is_named(tmp_path) -> None:
     assert finding.kind == "flag"
     assert finding.text.startswith("sweep: 1 measurement(s) flagged no-responses "
                                    "(go/goroutines): the load generator got no response")
+
+
+def test_a_mixed_run_says_so(tmp_path) -> None:
+    folder = copy_run(SWEEP_RUN, tmp_path, mixed=[{
+        "at": "2026-01-01T00:00:00+00:00", "differences": ["spec of sweep: duration_s changed"]}])
+    texts = [f.text for f in gap_findings(load_run(folder))]
+    assert any(t.startswith("This run is mixed") and "duration_s changed" in t for t in texts)
