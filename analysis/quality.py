@@ -16,8 +16,9 @@ from analysis.stats import parameter_columns, params_label
 
 FLAG_MEANINGS = {
     "generator-bound": "the load generator ran above 80 % of the rate it can drive at all "
-                       "(its ceiling, calibrated once per run), so it, not the server, may "
-                       "have been the limit: treat throughput as a lower bound",
+                       "(its ceiling, calibrated once per run), or used 90 % of its CPUs over "
+                       "its own measured window, so it, not the server, may have been the "
+                       "limit: treat throughput as a lower bound",
     "noisy": "other processes used more than 5 % of the server's CPUs while it was measured "
              "(foreign_cpu_server_share): the server had that much less, so its numbers may "
              "be low and its latencies high",

@@ -10,6 +10,7 @@ machine hits every target alike.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,7 +24,7 @@ from analysis.content import Concept, Headline, ScoreColumn, Section
 from lab.backends import Backend, Server
 from lab.console import console, progress, warn
 from lab.errors import LabError
-from lab.generator import GENERATOR_BOUND_SHARE, MeteredBackend, ceiling_share
+from lab.generator import MeteredBackend, ceiling_share, generator_bound, refine
 from lab.noise import NOISE_METRICS, PointMeter
 from lab.probe import ping
 from lab.results import Run
@@ -184,7 +185,8 @@ class _Runner:
         self.bar, self.task = bar, task
         self.outcome = Outcome()
         calibration = run.meta().get("calibration") or {}
-        self.ceilings = {tool: float(c["ceiling_rps"]) for tool, c in calibration.items()
+        self.ceilings = {tool: max(float(c["ceiling_rps"]), c.get("observed_ceiling_rps", 0))
+                         for tool, c in calibration.items()
                          if isinstance(c, dict) and c.get("ceiling_rps")}
 
     def fail(self, session: Session, key: str, reason: str, detail: str = "") -> None:
@@ -253,10 +255,11 @@ class _Runner:
                      metered: MeteredBackend) -> None:
         """What could have disturbed the point, as tidy rows; flags on every row of it."""
         noise = meter.stop(metered.cpu_s)
+        self.ceilings = refine(self.ceilings, metered.runs)
         shares = [s for s in (ceiling_share(r, self.ceilings) for r in metered.runs)
                   if s is not None]
         flags = ["noisy"] if noise.noisy else []
-        if shares and max(shares) > GENERATOR_BOUND_SHARE:
+        if generator_bound(metered.runs, self.ceilings):
             flags.append("generator-bound")
         for row in ctx.rows:
             row["flags"] = ";".join(sorted({*filter(None, row["flags"].split(";")), *flags}))
@@ -291,6 +294,12 @@ def run_experiment(experiment: Experiment, profile: str, targets: Sequence[Targe
         for session in sessions:
             runner.session(session)
     run.write_table(experiment.name)
+    calibration = run.meta().get("calibration") or {}
+    raised = {tool: {**c, "observed_ceiling_rps": round(runner.ceilings[tool], 1)}
+              for tool, c in calibration.items() if isinstance(c, dict)
+              and runner.ceilings.get(tool, 0) > c.get("ceiling_rps", math.inf)}
+    if raised:
+        run.update_meta(calibration={**calibration, **raised})
     return runner.outcome
 
 

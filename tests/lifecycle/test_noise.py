@@ -18,6 +18,7 @@ import pytest
 from lab.backends.native import NativeBackend
 from lab.cpus import default_cpu_sets
 from lab.experiments.framework import Experiment, Point, Session, run_experiment
+from lab.loadgen import run_wrk
 from lab.noise import NOISE_METRICS, PointMeter, pinned
 from lab.results import create_run
 from lab.targets import select
@@ -88,3 +89,37 @@ def test_a_busy_process_on_the_server_cpu_flags_the_point_noisy(tmp_path: Path,
     assert rows["generator_ceiling_share"]["value"] is None   # no calibration in this run
     table = run.write_table("disturbed").read_text()
     assert "foreign_cpu_server_share" in table
+
+
+class Loaded(Experiment):
+    """One point of wrk at 8 connections: the framework sees the load run by itself."""
+
+    name = "loaded"
+    title = "a wrk run"
+    profiles = {"quick": Spec()}
+
+    def sessions(self, spec, targets):
+        return [Session.of(targets[0], {}, 0, [Point.of(connections=8)])]
+
+    def measure(self, ctx, point):
+        result, _ = run_wrk(ctx.backend, ctx.url + "/ping", 8, 1)
+        ctx.row(point, "requests_per_s", result.requests_per_s, "req/s")
+
+
+def test_a_load_above_the_calibrated_ceiling_is_flagged_generator_bound(
+        tmp_path: Path, monkeypatch) -> None:
+    """A ceiling of 100 req/s, which any target beats many times over at 8 connections."""
+    monkeypatch.setattr("lab.results.RESULTS_DIR", tmp_path)
+    backend = NativeBackend(default_cpu_sets())
+    backend.build_loadgen()
+    run = create_run(["test"], backend=backend.describe(), profile="quick",
+                     experiments=["loaded"], cpus=backend.cpus.as_record(), targets={},
+                     calibration={"wrk": {"ceiling_rps": 100.0}})
+    with pinned(backend.cpus.load):
+        assert run_experiment(Loaded(), "quick", select("python/asyncio"), backend,
+                              run).measured == 1
+    (point,) = run.points("loaded")
+    rows = {r["metric"]: r for r in point["rows"]}
+    assert rows["generator_ceiling_share"]["value"] > 1
+    assert rows["generator_cpu_s"]["value"] > 0
+    assert all("generator-bound" in r["flags"].split(";") for r in point["rows"])

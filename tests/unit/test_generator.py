@@ -10,7 +10,15 @@ import pytest
 from lab import ROOT
 from lab.backends import LoadRun
 from lab.cpus import CpuSets
-from lab.generator import Calibration, GeneratorRun, MeteredBackend, ceiling_share, observe
+from lab.generator import (
+    Calibration,
+    GeneratorRun,
+    MeteredBackend,
+    ceiling_share,
+    generator_bound,
+    observe,
+    refine,
+)
 
 TESTDATA = ROOT / "loadgen" / "testdata"
 PATHS = {"wrk": "wrk", "pacer": "/app/build/pacer", "wrk_script": "report.lua"}
@@ -68,3 +76,18 @@ def test_the_metered_backend_records_every_load_run_and_is_otherwise_the_backend
     metered.run_load(["wrk"], timeout=1)
     assert metered.cpu_s == pytest.approx(1.0) and len(metered.runs) == 2
     assert metered.name == "native" and metered.cpus.load == (0,)
+
+
+def test_bound_above_80_percent_of_the_ceiling_or_when_seen_saturated() -> None:
+    ceilings = {"wrk": 100_000.0}
+    assert generator_bound([GeneratorRun("wrk", 85_000, 1.0, 0.7, 1)], ceilings)
+    assert not generator_bound([GeneratorRun("wrk", 75_000, 1.0, 0.7, 1)], ceilings)
+    assert generator_bound([GeneratorRun("wrk", 50_000, 1.0, 0.95, 1)], {})   # saturated
+    assert not generator_bound([GeneratorRun("wrk", 90_000, 1.0, 0.5, 1)], {})  # no ceiling
+
+
+def test_a_saturated_run_above_the_ceiling_raises_it() -> None:
+    ceilings = {"wrk": 92_600.0}
+    seen = [GeneratorRun("wrk", 120_000, 1.0, 0.999, 1), GeneratorRun("wrk", 130_000, 1.0, 0.8, 1)]
+    assert refine(ceilings, seen) == {"wrk": 120_000.0}   # only what it reached saturated
+    assert ceilings == {"wrk": 92_600.0}
