@@ -39,7 +39,8 @@ MIN_EFFECT = 0.10
 # claimed a change; with half, under 5 % (tests/unit/test_significance.py).
 PRIOR_WEIGHT = 0.5
 REPETITIONS_TEST = "moderated t on log values over repetitions (Smyth's empirical Bayes)"
-REQUESTS_TEST = "quantile test over requests (z, widened for autocorrelation)"
+REQUESTS_TEST = ("quantile test over one session's requests a side (z, widened for "
+                 "autocorrelation; blind to variation between sessions)")
 
 
 @dataclass(frozen=True)
