@@ -172,11 +172,14 @@ def serve(c, target, port=None, backend="auto", knob=None, server_cpus=None, loa
 EXPERIMENT_HELP = {"profile": "quick (seconds per target), standard (default) or full",
                    "target": TARGET_HELP, "backend": BACKEND_HELP,
                    "resume": "finish an interrupted run (its id, or 'latest') without "
-                             "repeating what it measured", **CPU_HELP, **ENGINE_HELP}
+                             "repeating what it measured",
+                   "force_mixed": "with --resume: finish the run even though its code, specs "
+                                  "or images differ from now (the run is marked mixed)",
+                   **CPU_HELP, **ENGINE_HELP}
 
 
 def _experiment(name: str, profile, target, backend, resume, server_cpus, load_cpus,
-                *engines) -> None:
+                force_mixed, *engines) -> None:
     from lab.doctor import preflight
     from lab.measure import measure, plan
     from lab.results import open_run
@@ -189,27 +192,27 @@ def _experiment(name: str, profile, target, backend, resume, server_cpus, load_c
     _engines(*engines)
     chosen = _backend(backend, server_cpus, load_cpus)
     preflight(chosen.name)
-    run = measure([name], profile, targets, chosen, resume=resume)
+    run = measure([name], profile, targets, chosen, resume=resume, force_mixed=force_mixed)
     console.print(f"results: {run.folder}")
 
 
 @lab_task(help_={"experiment": "the experiment to run (see lab.experiments)", **EXPERIMENT_HELP})
 def run(c, experiment, profile="standard", target=None, backend="auto", resume=None,
-        server_cpus=None, load_cpus=None, server_engine=None, load_engine=None,
-        server_address=None, insecure_engine=False):
+        server_cpus=None, load_cpus=None, force_mixed=False, server_engine=None,
+        load_engine=None, server_address=None, insecure_engine=False):
     """Run one experiment by name into a new results folder (or finish one with --resume)."""
     _experiment(experiment, profile, target, backend, resume, server_cpus, load_cpus,
-                server_engine, load_engine, server_address, insecure_engine)
+                force_mixed, server_engine, load_engine, server_address, insecure_engine)
 
 
 def _experiment_task(name: str, title: str):
     """lab.<name>: the same as `lab.run <name>`, one task per registered experiment."""
 
     def body(c, profile="standard", target=None, backend="auto", resume=None,
-             server_cpus=None, load_cpus=None, server_engine=None, load_engine=None,
-             server_address=None, insecure_engine=False):
+             server_cpus=None, load_cpus=None, force_mixed=False, server_engine=None,
+             load_engine=None, server_address=None, insecure_engine=False):
         _experiment(name, profile, target, backend, resume, server_cpus, load_cpus,
-                    server_engine, load_engine, server_address, insecure_engine)
+                    force_mixed, server_engine, load_engine, server_address, insecure_engine)
 
     body.__name__ = body.__qualname__ = name.replace("-", "_")
     body.__doc__ = f"Experiment {name}: {title} (the same as `lab.run {name}`)."
@@ -233,8 +236,8 @@ def experiments(c):
 
 @lab_task(help_=EXPERIMENT_HELP, name="all")
 def all_(c, profile="standard", target=None, backend="auto", resume=None, server_cpus=None,
-         load_cpus=None, server_engine=None, load_engine=None, server_address=None,
-         insecure_engine=False):
+         load_cpus=None, force_mixed=False, server_engine=None, load_engine=None,
+         server_address=None, insecure_engine=False):
     """The whole lab: build, verify, run every experiment, write the report; prints its path."""
     from lab import RESULTS_DIR
     from lab.doctor import preflight
@@ -245,7 +248,7 @@ def all_(c, profile="standard", target=None, backend="auto", resume=None, server
     _engines(server_engine, load_engine, server_address, insecure_engine)
     backend_ = _backend(backend, server_cpus, load_cpus)
     preflight(backend_.name)
-    run_id, report = run_all(chosen, backend_, profile, resume)
+    run_id, report = run_all(chosen, backend_, profile, resume, force_mixed)
     console.print(f"results: {RESULTS_DIR / run_id}")
     if report:
         console.print(f"[bold green]report: {report}[/bold green]")
@@ -263,7 +266,8 @@ def report(c, run_id="latest"):
 @lab_task(help_={"run_a": "the earlier run (its id, or 'latest')",
                  "run_b": "the later run"})
 def compare(c, run_a, run_b):
-    """Compare two runs: per target and metric, the ratio and whether it beats their noise."""
+    """Compare two runs: what differs between them, then per target and metric both medians
+    with intervals, B/A, a stated test (Holm-corrected) and a verdict."""
     from analysis.compare import compare_runs, render_comparison
     from lab.experiments import registry
 

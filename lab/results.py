@@ -12,7 +12,6 @@ import json
 import os
 import platform
 import secrets
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -21,10 +20,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from lab import RESULTS_DIR, ROOT
+from lab import RESULTS_DIR
 from lab.errors import LabError
+from lab.provenance import code
 
-SCHEMA_VERSION = 1
+# 2: run.json records provenance (git diff_sha256, specs, images_fingerprint), noise and the
+# generator's calibration; points carry noise rows and the noisy/generator-bound flags.
+SCHEMA_VERSION = 2
+# Older versions this lab reads, and how (upgrade()): version 1 had none of the above.
+UPGRADABLE = (1,)
 ROW_COLUMNS = ("run_id", "experiment", "target", "runtime", "model", "backend", "variant",
                "knobs", "repetition", "metric", "value", "unit", "flags")
 
@@ -66,16 +70,6 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
-def git_state() -> dict[str, object]:
-    def git(*args: str) -> str:
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return out.stdout.strip() if out.returncode == 0 else ""
-
-    commit = git("rev-parse", "HEAD")
-    return {"commit": commit or None, "dirty": bool(git("status", "--porcelain")) if commit
-            else None}
-
-
 def machine() -> dict[str, object]:
     cpu_model = ""
     with open("/proc/cpuinfo") as cpuinfo:
@@ -84,10 +78,20 @@ def machine() -> dict[str, object]:
                 cpu_model = line.split(":", 1)[1].strip()
                 break
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return {"cpu_model": cpu_model, "cores": os.cpu_count(),
+    return {"host": platform.node(), "machine_id": _machine_id(), "cpu_model": cpu_model,
+            "cores": os.cpu_count(),
             "usable_cpus": sorted(os.sched_getaffinity(0)), "memory_bytes": memory,
             "kernel": platform.release(), "os": platform.platform(),
             "python": platform.python_version()}
+
+
+def _machine_id() -> str | None:
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            return Path(path).read_text().strip() or None
+        except OSError:
+            continue
+    return None
 
 
 @dataclass
@@ -106,7 +110,7 @@ class Run:
 
     # -- run.json ---------------------------------------------------------------
     def meta(self) -> dict:
-        return json.loads(self.meta_path.read_text())
+        return read_meta(self.folder)
 
     def update_meta(self, **fields: object) -> None:
         meta = self.meta()
@@ -165,7 +169,7 @@ def create_run(command: list[str] | None = None, **meta: object) -> Run:
     run = Run(folder)
     atomic_write(run.meta_path, json.dumps({
         "schema_version": SCHEMA_VERSION, "run_id": run_id, "started": now_iso(), "ended": None,
-        "status": "running", "command": " ".join(command or sys.argv), "git": git_state(),
+        "status": "running", "command": " ".join(command or sys.argv), "git": code(),
         "machine": machine(), **meta}, indent=2, sort_keys=True) + "\n", overwrite=False)
     return run
 
@@ -185,15 +189,35 @@ def open_run(run_id: str, results_dir: Path | None = None) -> Run:
         raise LabError(f"no run '{run_id}' in {results_dir}",
                        hint=f"recent runs: {', '.join(known) or 'none'}")
     run = Run(folder)
-    check_schema(run.meta(), folder)
+    run.meta()  # its schema checked
     return run
 
 
 def check_schema(meta: dict, where: Path) -> None:
     version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION and version not in UPGRADABLE:
+        readable = ", ".join(str(v) for v in (*UPGRADABLE, SCHEMA_VERSION))
         raise LabError(
-            f"{where} has results schema_version {version!r}; this lab reads version "
-            f"{SCHEMA_VERSION}",
+            f"{where} has results schema_version {version!r}; this lab reads versions "
+            f"{readable}",
             hint="check out the lab version that wrote it (run.json names its git commit), "
                  "or re-run the experiments")
+
+
+def upgrade(meta: dict) -> dict:
+    """run.json of an older schema as the current one, in memory (documented in README).
+
+    1 -> 2: nothing is invented: provenance (the diff hash, specs, image fingerprint),
+    noise and calibration stay absent, which lab.compare reports as unknown and --resume
+    as a difference; 'upgraded_from' says where the run came from.
+    """
+    if meta.get("schema_version") == 1:
+        meta = {**meta, "schema_version": 2, "upgraded_from": 1}
+    return meta
+
+
+def read_meta(folder: Path) -> dict:
+    """A run's run.json, its schema checked and upgraded to the current version."""
+    meta = json.loads((folder / "run.json").read_text())
+    check_schema(meta, folder)
+    return upgrade(meta)

@@ -10,6 +10,7 @@ machine hits every target alike.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,6 +24,8 @@ from analysis.content import Concept, Headline, ScoreColumn, Section
 from lab.backends import Backend, Server
 from lab.console import console, progress, warn
 from lab.errors import LabError, TargetUnavailable
+from lab.generator import MeteredBackend, ceiling_share, generator_bound, refine
+from lab.noise import NOISE_METRICS, PointMeter
 from lab.probe import ping
 from lab.results import Run
 from lab.targets import Target
@@ -186,6 +189,10 @@ class _Runner:
         self.experiment, self.spec, self.backend, self.run = experiment, spec, backend, run
         self.bar, self.task = bar, task
         self.outcome = Outcome()
+        calibration = run.meta().get("calibration") or {}
+        self.ceilings = {tool: max(float(c["ceiling_rps"]), c.get("observed_ceiling_rps", 0))
+                         for tool, c in calibration.items()
+                         if isinstance(c, dict) and c.get("ceiling_rps")}
 
     def fail(self, session: Session, key: str, reason: str, detail: str = "") -> None:
         self.run.save_failure(self.experiment.name, key, {
@@ -236,12 +243,21 @@ class _Runner:
     def point(self, session: Session, server: Server | None, info: dict, point: Point) -> None:
         self.bar.update(self.task, description=f"{self.experiment.name}: {session.target} "
                         f"{session.variant} r{session.repetition} {point.label}")
-        ctx = Context(self.experiment, self.spec, self.backend, self.run, session, server, info)
+        metered = MeteredBackend(self.backend)
+        ctx = Context(self.experiment, self.spec, metered, self.run,  # type: ignore[arg-type]
+                      session, server, info)
         if server is not None:
             ping(server.host, server.port)  # the primer request
         key = session.point_key(point)
+        # A session without a server (e.g. probe programs) measures order, not time: its
+        # programs would read as foreign CPU, so it gets no disturbance records.
+        meter = PointMeter(self.backend.cpus, server.cpu_seconds) if server else None
         try:
+            if meter:
+                meter.start()
             self.experiment.measure(ctx, point)
+            if meter:
+                self.disturbances(ctx, point, meter, metered)
         except LabError as exc:
             log = "\n" + server.log_tail() if server is not None else ""
             self.fail(session, key, exc.message, exc.detail + log)
@@ -251,6 +267,28 @@ class _Runner:
         self.run.save_point(self.experiment.name, key, ctx.rows, {"server": info, **ctx.info})
         self.outcome.measured += 1
         self.bar.advance(self.task)
+
+    def disturbances(self, ctx: Context, point: Point, meter: PointMeter,
+                     metered: MeteredBackend) -> None:
+        """What could have disturbed the point, as tidy rows; flags on every row of it."""
+        noise = meter.stop(metered.cpu_s)
+        self.ceilings = refine(self.ceilings, metered.runs)
+        shares = [s for s in (ceiling_share(r, self.ceilings) for r in metered.runs)
+                  if s is not None]
+        flags = ["noisy"] if noise.noisy else []
+        if generator_bound(metered.runs, self.ceilings):
+            flags.append("generator-bound")
+        for row in ctx.rows:
+            row["flags"] = ";".join(sorted({*filter(None, row["flags"].split(";")), *flags}))
+        for metric, value in noise.metrics().items():
+            ctx.row(point, metric, value, NOISE_METRICS[metric], flags)
+        generator = {
+            "generator_cpu_s": (metered.cpu_s, "s"),
+            "generator_utilisation": (max((r.utilisation for r in metered.runs), default=None),
+                                      "ratio"),
+            "generator_ceiling_share": (max(shares, default=None), "ratio")}
+        for metric, (value, unit) in generator.items():
+            ctx.row(point, metric, None if value is None else round(value, 4), unit, flags)
 
 
 def spec_of(experiment: Experiment, profile: str) -> Any:
@@ -273,6 +311,12 @@ def run_experiment(experiment: Experiment, profile: str, targets: Sequence[Targe
         for session in sessions:
             runner.session(session)
     run.write_table(experiment.name)
+    calibration = run.meta().get("calibration") or {}
+    raised = {tool: {**c, "observed_ceiling_rps": round(runner.ceilings[tool], 1)}
+              for tool, c in calibration.items() if isinstance(c, dict)
+              and runner.ceilings.get(tool, 0) > c.get("ceiling_rps", math.inf)}
+    if raised:
+        run.update_meta(calibration={**calibration, **raised})
     return runner.outcome
 
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
+
 from lab import ROOT
 
 TARGETS = ("go/goroutines", "python/asyncio")
@@ -29,6 +31,12 @@ def test_lab_all_quick_builds_verifies_measures_and_reports(docker_backend, tmp_
     for experiment in ("sweep", "blocking"):
         lines = (folder / f"{experiment}.csv").read_text().splitlines()
         assert all(any(t in line for line in lines) for t in TARGETS), experiment
+        assert any(",foreign_cpu_server_s," in line for line in lines), experiment
+    # where the numbers came from, and what could have disturbed them
+    jsonschema.validate(meta, json.loads((ROOT / "lab" / "run.schema.json").read_text()))
+    assert meta["calibration"]["wrk"]["ceiling_rps"] > 0
+    assert meta["noise"]["container_runtime"]["name"]
+    assert all(image for image in meta["images_used"].values())
 
     report = tmp_path / "reports" / folder.name / "index.html"
     assert f"report: {report}" in done.stderr.replace("\n", "")

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from analysis.load import load_run
-from analysis.quality import flag_findings
-from analysis.stats import aggregate, coverage, fmt
+from analysis.quality import flag_findings, gap_findings
+from analysis.stats import aggregate, fmt
 from lab.experiments.blocking.findings import blocking_findings
 from lab.experiments.blocking.theory import blocked_percentiles
 from lab.experiments.blocking.verdicts import (
@@ -41,7 +41,7 @@ def one(frame: pd.DataFrame, **where: object) -> float:
     return float(frame["value"].iloc[0])
 
 
-def test_aggregate_takes_median_min_max_and_n_over_repetitions() -> None:
+def test_aggregate_takes_the_median_and_n_and_no_interval_from_two_repetitions() -> None:
     raw = csv(SWEEP_RUN, "sweep")
     agg = aggregate(load_run(SWEEP_RUN).table("sweep"))
     rates = raw[raw["metric"] == "requests_per_s"]
@@ -51,14 +51,33 @@ def test_aggregate_takes_median_min_max_and_n_over_repetitions() -> None:
                   & (agg["connections"] == connections) & (agg["metric"] == "requests_per_s")]
         assert len(row) == 1
         assert row["median"].iloc[0] == pytest.approx(values.median())
-        assert row["low"].iloc[0] == values.min() and row["high"].iloc[0] == values.max()
         assert row["n"].iloc[0] == len(values) == 2
+        # min-max of two repetitions covers the median only half the time: cannot tell
+        assert math.isnan(row["low"].iloc[0]) and row["method"].iloc[0] == ""
 
 
-def test_the_interval_coverage_is_stated_honestly() -> None:
-    assert coverage(1) is None
-    assert coverage(3) == 0.75
-    assert coverage(5) == pytest.approx(0.9375)
+def test_one_repetition_of_requests_gives_percentiles_an_interval() -> None:
+    agg = aggregate(load_run(QUICK_RUN).table("blocking"))
+    go = agg[(agg["target"] == "go/goroutines") & (agg["stream"] == "ping")
+             & (agg["phase"] == "inline")]
+    p50 = go[go["metric"] == "latency_p50"].iloc[0]
+    assert p50["n"] == 1 and p50["low"] <= p50["median"] <= p50["high"]
+    assert p50["confidence"] == 0.95 and "requests" in p50["method"]
+    # p99.9 of a second of /ping (200 requests) has nothing beyond it: cannot tell
+    assert math.isnan(go[go["metric"] == "latency_p99_9"]["low"].iloc[0])
+    # node/event-loop kept no point file in the fixture: no requests, no interval
+    node = agg[(agg["target"] == "node/event-loop") & (agg["metric"] == "latency_p50")]
+    assert node["low"].isna().all()
+
+
+def test_rows_without_a_parameter_keep_their_interval_columns() -> None:
+    """Noise rows have no stream; aggregating them beside percentiles with intervals works."""
+    frame = load_run(QUICK_RUN).table("blocking")
+    noise = frame.iloc[:1].assign(stream=math.nan, metric="foreign_cpu_load_s", value=0.1,
+                                  ci_low=math.nan, ci_high=math.nan)
+    agg = aggregate(pd.concat([frame, noise], ignore_index=True))
+    assert agg[agg["metric"] == "foreign_cpu_load_s"]["median"].tolist() == [0.1]
+    assert agg[agg["metric"] == "latency_p50"]["low"].notna().any()
 
 
 def test_flags_survive_aggregation() -> None:
@@ -169,8 +188,8 @@ def test_sweep_findings_say_who_collapses_at_which_level() -> None:
     assert ("python/select on /ping: errors from 4096 connections (5,000: timeout 5,000)."
             in texts)
     assert ("python/fork on /ping: requests/s fell to 25% of its peak (4,000 at 64 "
-            "connections) at 1024 connections (1,000) (1 repetition: not checked against "
-            "noise).") in texts
+            "connections) at 1024 connections (1,000) (too few repetitions for an interval: "
+            "not checked against noise).") in texts
     assert not any(t.startswith("go/goroutines on") for t in texts)
 
 
@@ -194,3 +213,10 @@ def test_a_measurement_with_no_response_at_all_is_named(tmp_path) -> None:
     assert finding.kind == "flag"
     assert finding.text.startswith("sweep: 1 measurement(s) flagged no-responses "
                                    "(go/goroutines): the load generator got no response")
+
+
+def test_a_mixed_run_says_so(tmp_path) -> None:
+    folder = copy_run(SWEEP_RUN, tmp_path, mixed=[{
+        "at": "2026-01-01T00:00:00+00:00", "differences": ["spec of sweep: duration_s changed"]}])
+    texts = [f.text for f in gap_findings(load_run(folder))]
+    assert any(t.startswith("This run is mixed") and "duration_s changed" in t for t in texts)

@@ -42,7 +42,7 @@ def test_an_old_schema_run_is_refused_with_a_clear_message() -> None:
     with pytest.raises(LabError) as caught:
         load_run(OLD_SCHEMA_RUN)
     assert "schema_version 0" in caught.value.message
-    assert "reads version 1" in caught.value.message
+    assert "reads versions 1, 2" in caught.value.message
     assert caught.value.hint  # says what to do
 
 

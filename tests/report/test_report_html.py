@@ -112,8 +112,9 @@ def test_a_second_run_renders_and_becomes_latest(browser, tmp_path: Path) -> Non
     try:
         assert errors == []
         assert all(i["w"] > 0 for i in images(page)) and len(images(page)) == 3
-        assert "the lead is beyond noise" in page.inner_text("#exp-sweep")
-        assert "n/a (1 repetition)" not in page.locator("#exp-sweep table").first.text_content()
+        # two repetitions: a min-max would cover the median half the time, so no interval
+        assert "too few repetitions for an interval" in page.inner_text("#exp-sweep")
+        assert "cannot tell (n = 2)" in page.locator("#exp-sweep table").first.text_content()
     finally:
         page.close()
 

@@ -1,6 +1,7 @@
 """Sweep figures: requests/s and p99 vs connections per endpoint; CPU efficiency.
 
-Every figure is built from the aggregate (medians; whiskers = min-max over repetitions)
+Every figure is built from the aggregate (medians; whiskers = their intervals, none where
+the aggregate cannot tell)
 and embedded as PNG. Flagged points get a black overlay marker, so a flag reads without
 colour: x = requests failed, ring = the load generator was the bottleneck.
 """
@@ -23,13 +24,18 @@ OVERLAYS = (("errors", "x", "requests failed (errors)"),
             ("generator-bound", "o", "load generator saturated"))
 
 
+def whiskers(rows: pd.DataFrame) -> list[pd.Series]:
+    """Below and above each median to its interval's ends (0 where there is none)."""
+    return [(rows["median"] - rows["low"]).clip(lower=0).fillna(0),
+            (rows["high"] - rows["median"]).clip(lower=0).fillna(0)]
+
+
 def _line(ax: plt.Axes, rows: pd.DataFrame, style: Style, label: str) -> set[str]:
-    """One target's line with min-max whiskers; returns the overlay flags drawn."""
+    """One target's line with interval whiskers; returns the overlay flags drawn."""
     rows = rows.dropna(subset=["median"]).sort_values("connections")
     if rows.empty:
         return set()
-    spread = [(rows["median"] - rows["low"]).clip(lower=0), (rows["high"] - rows["median"]).clip(
-        lower=0)]
+    spread = whiskers(rows)
     ax.errorbar(rows["connections"], rows["median"], yerr=spread, color=style.color,
                 marker=style.marker, markersize=5, linewidth=1.4, capsize=2, label=label)
     drawn = set()
@@ -84,8 +90,9 @@ def sweep_figure(agg: pd.DataFrame, endpoint: str, palette: dict[str, Style]) ->
     fig.suptitle(f"Sweep {endpoint}: throughput and p99 latency vs connections")
     fig.tight_layout()
     return Figure(f"Sweep {endpoint}", embed(fig), _sweep_alt(rows, endpoint, levels, present),
-                  "Medians over repetitions; whiskers span min-max. Each panel has its own y "
-                  "scale; compare families with the table below.")
+                  "Medians over repetitions; whiskers are their intervals (the table says "
+                  "which confidence; none with too few repetitions). Each panel has its own "
+                  "y scale; compare families with the table below.")
 
 
 def _sweep_alt(rows: pd.DataFrame, endpoint: str, levels: list[int],
@@ -122,8 +129,7 @@ def efficiency_figure(agg: pd.DataFrame, palette: dict[str, Style]) -> Figure | 
         mine = mine[mine["connections"] == level].sort_values("median")
         labels = [label(t, v) for t, v in zip(mine["target"], mine["variant"], strict=True)]
         colours = [palette[t].color for t in mine["target"]]
-        spread = [(mine["median"] - mine["low"]).clip(lower=0),
-                  (mine["high"] - mine["median"]).clip(lower=0)]
+        spread = whiskers(mine)
         ax.barh(labels, mine["median"], color=colours, xerr=spread, capsize=2)
         for y, v in enumerate(mine["median"]):
             ax.text(v, y, f" {fmt(v)}", va="center", fontsize=8)

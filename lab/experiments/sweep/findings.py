@@ -70,13 +70,13 @@ def _fastest(endpoint: str, level: int, at: pd.DataFrame) -> list[Finding]:
         skipped = len(ranked) - 1 - len(parts)
         text += "; " + ", ".join(parts) + (f" ({skipped} more in the table)" if skipped else "")
         second = ranked.iloc[1]
-        if min(top["n"], second["n"]) < 2:
-            text += " (1 repetition: no interval, so gaps of a few % may be noise)"
+        if pd.isna(top["low"]) or pd.isna(second["low"]):
+            text += (" (too few repetitions for an interval: gaps of a few % may be noise)")
         elif top["low"] <= second["high"]:
-            text += (f" ({_name(top)} and {_name(second)} overlap over their repetitions: "
-                     "the lead is within noise)")
+            text += (f" ({_name(top)} and {_name(second)} have overlapping intervals: the lead "
+                     "may be noise)")
         else:
-            text += " (the lead is beyond noise: min-max ranges over repetitions do not overlap)"
+            text += " (their intervals do not overlap: the lead is beyond noise)"
     return [Finding("sweep", text + ".", values=values, headline=True)]
 
 
@@ -143,10 +143,10 @@ def _collapse(endpoint: str, rows: pd.DataFrame) -> list[Finding]:
                           & (rates["median"] < COLLAPSE_SHARE * peak["median"])]
             if not after.empty:
                 low = after.iloc[0]
-                if min(low["n"], peak["n"]) < 2:
-                    noise = " (1 repetition: not checked against noise)"
+                if pd.isna(low["low"]) or pd.isna(peak["low"]):
+                    noise = " (too few repetitions for an interval: not checked against noise)"
                 elif low["high"] >= peak["low"]:
-                    noise = " (their min-max ranges over repetitions overlap: may be noise)"
+                    noise = " (their intervals overlap: may be noise)"
                 else:
                     noise = ""
                 findings.append(Finding("sweep", (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.content import label
-from analysis.stats import fmt, select
+from analysis.stats import interval_text, select
 from analysis.tables import Table, num, text
 
 
@@ -15,7 +15,7 @@ def sweep_table(agg: pd.DataFrame) -> Table:
                ("requests_per_cpu_s", "req/CPU-s", ""))
     table = Table("Sweep medians per target, endpoint and connections",
                   ["target", "endpoint", "connections", *[m[1] for m in metrics],
-                   "req/s min-max", "n", "flags"],
+                   "req/s interval", "n", "flags"],
                   [False, False, True, *[True] * len(metrics), False, True, False])
     rates = agg[agg["metric"] == "requests_per_s"]
     for _, rate in rates.sort_values(["target", "variant", "endpoint", "connections"]).iterrows():
@@ -26,8 +26,7 @@ def sweep_table(agg: pd.DataFrame) -> Table:
         for metric, _, unit in metrics:
             found = point[point["metric"] == metric]
             cells.append(num(found["median"].iloc[0] if not found.empty else None, unit))
-        spread = (f"{fmt(rate['low'])} - {fmt(rate['high'])}" if rate["n"] >= 2
-                  else "n/a (1 repetition)")
+        spread = interval_text(rate)
         flags = ";".join(sorted({f for fl in point["flags"] for f in fl.split(";") if f}))
         table.rows.append([*cells, text(spread), num(rate["n"]), text(flags or "-")])
     return table
