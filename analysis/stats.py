@@ -197,6 +197,8 @@ def fmt(number: object, unit: str = "", with_unit: bool = False) -> str:
     if number is None or (isinstance(number, float) and math.isnan(number)):
         return "n/a"
     x = float(number)  # type: ignore[arg-type]
+    if math.isinf(x):  # a percentile that fell on a failed request: infinitely slow
+        return "∞" if x > 0 else "-∞"
     if unit in ("ms", "s"):
         text = f"{x:.2f}" if abs(x) < 1 else f"{x:.1f}" if abs(x) < 10 else f"{x:.0f}"
     elif unit == "ratio":
