@@ -97,7 +97,7 @@ def quantile_interval(samples: Sequence[float], percent: float) -> Interval | No
     n, q = len(x), percent / 100
     if n == 0 or not 0 < q < 1:
         return None
-    tau = autocorrelation_time((x <= np.percentile(x, percent)).astype(float))
+    tau = autocorrelation_time((x <= nearest_rank(x.tolist(), percent)).astype(float))
     if n / tau * min(q, 1 - q) < MIN_TAIL:
         return None
     half = float(sps.norm.ppf(0.5 + CONFIDENCE / 2)) * math.sqrt(n * q * (1 - q) * tau)
@@ -242,3 +242,16 @@ def primary_variants(frame: pd.DataFrame) -> set[tuple[str, str]]:
                           key=lambda v: (v != "default", v.count(","), len(v), v))
         chosen.add((str(target), variants[0]))
     return chosen
+
+
+def nearest_rank(values, q: float) -> float:
+    """The nearest-rank q-th percentile (0 < q <= 100): the smallest value with at least
+    q % of the values at or below it. Exact with infinite values (failed requests), which
+    interpolation is not: one failure among 100 requests makes p99 the slowest success,
+    two make it infinite. NaN for no values."""
+    if not 0 < q <= 100:
+        raise ValueError(f"percentile {q} is not in (0, 100]")
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    return float(ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)])

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from lab.experiments.blocking.theory import percentiles, replay_waits_ms
 from lab.experiments.framework import Context, Point, Session, interleave
-from lab.loadgen import PacerRecord, Stream, latency_percentiles, load_utilisation, run_pacer
+from lab.loadgen import PacerRecord, Stream, latency_percentiles, run_pacer
 from lab.targets import Target
 
 PHASES = ("baseline", "inline", "offload")
@@ -128,8 +128,5 @@ def measure(ctx: Context, point: Point) -> None:
             for name, value in theory(pings, bursts, spec.cpu_ms, k).items():
                 row("ping", f"{prefix}_latency_{name}", value, "ms")
     row("all", "server_cpu_s", server_cpu, "s")
-    row("all", "load_cpu_s", load.cpu_seconds, "s")
-    row("all", "load_cpu_utilisation",
-        load_utilisation(load, len(ctx.backend.cpus.load)), "ratio")
     row("all", "p99_dispatch_lag_ms", result.p99_dispatch_lag_ms, "ms")
     row("all", "max_dispatch_lag_ms", result.max_dispatch_lag_ms, "ms")

@@ -23,14 +23,7 @@ from dataclasses import dataclass
 
 from lab.errors import LabError
 from lab.experiments.framework import Context, Point, Session, interleave
-from lab.loadgen import (
-    GENERATOR_BOUND_UTILISATION,
-    Stream,
-    latency_percentiles,
-    load_utilisation,
-    run_closed_loop,
-    run_pacer,
-)
+from lab.loadgen import Stream, latency_percentiles, run_closed_loop, run_pacer
 from lab.targets import Target
 
 PING = "/ping"
@@ -135,14 +128,10 @@ def measure_closed(ctx: Context, point: Point) -> None:
     if spec.warmup_s and _first_closed_ping(ctx.session, point):  # JITs and caches warm up
         run_closed_loop(ctx.backend, url, LOAD_CONNECTIONS, spec.warmup_s)
     cpu_before = ctx.server.cpu_seconds()
-    result, load = run_closed_loop(ctx.backend, url, connections,
-                                   spec.duration_for(connections))
+    result, _ = run_closed_loop(ctx.backend, url, connections, spec.duration_for(connections))
     server_cpu = ctx.server.cpu_seconds() - cpu_before
-    utilisation = load_utilisation(load, len(ctx.backend.cpus.load))
-    flags = ["generator-bound"] if result.tool == "wrk" and \
-        utilisation > GENERATOR_BOUND_UTILISATION else []
-    if result.errors_total or result.non_2xx:
-        flags.append("errors")
+    # Whether the generator set the pace is the framework's to say (generator-bound).
+    flags = ["errors"] if result.errors_total or result.non_2xx else []
     if result.ok == 0:
         flags.append("no-responses")
     if result.never_served:
@@ -170,8 +159,6 @@ def measure_closed(ctx: Context, point: Point) -> None:
     row("latency_mean", served / steady * 1000 if steady else None, "ms")
     row("server_cpu_s", server_cpu, "s")
     row("requests_per_cpu_s", result.ok / server_cpu if server_cpu > 0 else None, "req/CPU-s")
-    row("load_cpu_s", load.cpu_seconds, "s")
-    row("load_cpu_utilisation", utilisation, "ratio")
 
 
 def peak_goodput(ctx: Context) -> float:
@@ -218,4 +205,3 @@ def measure_open(ctx: Context, point: Point) -> None:
         row(f"latency_{name}", measured[q], "ms")
     row("p99_dispatch_lag_ms", result.p99_dispatch_lag_ms, "ms")
     row("server_cpu_s", server_cpu, "s")
-    row("load_cpu_s", load.cpu_seconds, "s")
