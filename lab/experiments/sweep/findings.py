@@ -126,10 +126,15 @@ def _collapse(endpoint: str, rows: pd.DataFrame) -> list[Finding]:
         name = label(target, variant)
         starved = group[(group["metric"] == "connections_never_served") & (group["median"] > 0)]
         for _, row in starved.sort_values("connections").iterrows():
+            drops = group[(group["metric"] == "listen_drops")
+                          & (group["connections"] == row["connections"])]["median"]
+            why = (f"; the kernel dropped {fmt(drops.iloc[0])} handshakes meanwhile because "
+                   "the accept queue was full" if not drops.empty and drops.iloc[0] > 0
+                   else "")
             findings.append(Finding("sweep", (
                 f"{name} on {endpoint}: {fmt(row['median'])} of {int(row['connections']):,} "
                 f"connections were never served (a response never came while others were "
-                f"answered: they waited in a queue, e.g. for a free worker)."),
+                f"answered: they waited in a queue, e.g. for a free worker{why})."),
                 values={"connections": row["connections"], "never_served": row["median"]},
                 headline=True))
         errors = group[(group["metric"] == "errors") & (group["median"] > 0)]

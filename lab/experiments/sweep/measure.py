@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from lab.errors import LabError
 from lab.experiments.framework import Context, Point, Session, interleave
 from lab.loadgen import Stream, latency_percentiles, run_closed_loop, run_pacer
+from lab.netstat import listen_drops, shares_our_namespace
 from lab.targets import Target
 
 PING = "/ping"
@@ -128,8 +129,11 @@ def measure_closed(ctx: Context, point: Point) -> None:
     if spec.warmup_s and _first_closed_ping(ctx.session, point):  # JITs and caches warm up
         run_closed_loop(ctx.backend, url, LOAD_CONNECTIONS, spec.warmup_s)
     cpu_before = ctx.server.cpu_seconds()
+    counted = shares_our_namespace(ctx.backend)
+    drops_before = listen_drops() if counted else None
     result, _ = run_closed_loop(ctx.backend, url, connections, spec.duration_for(connections))
     server_cpu = ctx.server.cpu_seconds() - cpu_before
+    drops_after = listen_drops() if counted else None
     # Whether the generator set the pace is the framework's to say (generator-bound).
     flags = ["errors"] if result.errors_total or result.non_2xx else []
     if result.ok == 0:
@@ -141,7 +145,7 @@ def measure_closed(ctx: Context, point: Point) -> None:
     steady = goodput if goodput is not None else result.goodput_per_s
 
     def row(metric: str, value: float | None, unit: str) -> None:
-        ctx.row(point, metric, value, unit, flags, tool=result.tool)
+        ctx.row(point, metric, value, unit, flags)
 
     row("goodput_per_s", steady, "req/s")
     row("goodput_window_per_s", result.goodput_per_s, "req/s")
@@ -151,6 +155,10 @@ def measure_closed(ctx: Context, point: Point) -> None:
     for kind, count in result.errors.items():
         row(f"errors_{kind}", count, "requests")
     row("connections_never_served", result.never_served, "connections")
+    # Connections the kernel dropped because the server's accept queue was full: what
+    # explains connections never served by a server that is not a pool.
+    row("listen_drops", None if drops_before is None or drops_after is None
+        else drops_after - drops_before, "connections")
     row("setup_s", result.setup_s, "s")
     row("setup_resolution_s", result.resolution_s, "s")
     # Closed loop: every connection always has one request in flight, so by Little's law
@@ -193,7 +201,7 @@ def measure_open(ctx: Context, point: Point) -> None:
     ctx.info["pacer_summary"] = result.summary
 
     def row(metric: str, value: float | None, unit: str) -> None:
-        ctx.row(point, metric, value, unit, flags, tool="pacer")
+        ctx.row(point, metric, value, unit, flags)
 
     row("peak_per_s", peak, "req/s")
     row("offered_per_s", rate, "req/s")

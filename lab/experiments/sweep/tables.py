@@ -9,11 +9,11 @@ from analysis.content import label
 from analysis.stats import interval_text, select
 from analysis.tables import Cell, Table, num, text
 
-CLOSED = (("goodput_per_s", "goodput (2xx/s)", ""), ("connections_never_served", "never served",
-                                                     ""),
-          ("setup_s", "set-up (s)", "s"), ("latency_mean", "mean (ms, Little)", "ms"),
-          ("errors", "errors", ""), ("non_2xx", "non-2xx", ""),
-          ("requests_per_cpu_s", "per CPU-s", ""))
+CLOSED = (("goodput_per_s", "goodput (2xx/s)", ""),
+          ("connections_never_served", "never served", ""),
+          ("listen_drops", "kernel drops", ""), ("setup_s", "set-up (s)", "s"),
+          ("latency_mean", "mean (ms, Little)", "ms"), ("errors", "errors", ""),
+          ("non_2xx", "non-2xx", ""), ("requests_per_cpu_s", "per CPU-s", ""))
 OPEN = (("offered_per_s", "offered (/s)", ""), ("achieved", "achieved", "ratio"),
         ("latency_p50", "p50 (ms)", "ms"), ("latency_p90", "p90 (ms)", "ms"),
         ("latency_p99", "p99 (ms)", "ms"), ("latency_p99_9", "p99.9 (ms)", "ms"),
