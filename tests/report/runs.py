@@ -15,8 +15,8 @@ from lab.results import open_run
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 RUNS = FIXTURES / "runs"
-QUICK_RUN = RUNS / "20261130-102429-9fbb"      # lab.all --profile quick: every experiment
-SWEEP_RUN = RUNS / "20261130-102519-f5f6"      # the sweep's standard profile, 2 repetitions
+QUICK_RUN = RUNS / "20261130-103127-ece8"      # lab.all --profile quick: every experiment
+SWEEP_RUN = RUNS / "20261130-103213-331c"      # the sweep's standard profile, 2 repetitions
 V1_RUN = FIXTURES / "v1_run" / "20261128-043805-ac8a"   # a run of results schema 1
 OLD_SCHEMA_RUN = FIXTURES / "old_schema_run" / "20240101-000000-0000"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -134,7 +134,7 @@ def test_too_few_repetitions_cannot_tell() -> None:
 
 
 def test_the_terminal_output_warns_first_then_shows_intervals(tmp_path) -> None:
-    b = copy_run(SWEEP_RUN, tmp_path, profile="standard")
+    b = copy_run(SWEEP_RUN, tmp_path, profile="full")
     meta = json.loads((b / "run.json").read_text())
     meta["backend"]["backend"] = "docker"
     meta["targets"]["go/goroutines"]["info"]["knobs"] = {"GOMAXPROCS": 2}
@@ -143,10 +143,10 @@ def test_the_terminal_output_warns_first_then_shows_intervals(tmp_path) -> None:
     first = text.splitlines()[:8]
     assert any("Warning: the runs differ" in line for line in first)
     assert any("backend: native in A, docker in B" in line for line in first)
-    assert any("profile: fixture in A, standard in B" in line for line in first)
+    assert any("profile: standard in A, full in B" in line for line in first)
     assert any("go/goroutines knobs" in line and "GOMAXPROCS" in line for line in first)
     assert "moderated t on log values" in text and "Holm" in text
-    assert "requests_per_s (req/s)" in text
+    assert "goodput_per_s (req/s)" in text
     assert "at most 5%" in text
 
 
