@@ -1,11 +1,12 @@
 """Per-request samples behind a run's latency percentiles, from the raw records it kept.
 
-A point whose raw file is a pacer record file (info.raw, *.pacer.csv) has, per stream, the
-latency of every request from its intended send time. A tidy row `latency_pNN` of that
-point and stream gets an interval within its repetition (analysis.stats.quantile_interval)
-and lab.compare can test it over requests, but only when the successful requests
-reproduce the recorded value (np.percentile, as the experiments compute it): a value
-defined otherwise gets no interval rather than a wrong one.
+A point whose raw file is a pacer record file (info.raw, *.pacer.csv or *.pacer.csv.gz) has,
+per stream, the latency of every request from its intended send time, a request without a
+2xx response counting as infinitely slow. A tidy row `latency_pNN` of that point and
+stream gets an interval within its repetition (analysis.stats.quantile_interval) and
+lab.compare can test it over requests, but only when the requests reproduce the recorded
+value (the nearest-rank percentile, as the experiments compute it): a value defined
+otherwise gets no interval rather than a wrong one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.load import RunData, read_pacer
-from analysis.stats import quantile_interval
+from analysis.stats import nearest_rank, quantile_interval
 
 PERCENTILE = re.compile(r"^latency_p(\d+)(?:_(\d+))?$")
 # Row fields that are not the identity of a point and stream.
@@ -45,7 +46,8 @@ def identity(row: dict | pd.Series, columns: list[str]) -> tuple[str, ...]:
 
 
 def request_samples(run: RunData, experiment: str) -> list[tuple[dict, np.ndarray]]:
-    """(identity of a point and stream, successful latencies in ms in the order sent)."""
+    """(identity of a point and stream, latencies in ms in the order intended, inf for a
+    request without a 2xx response)."""
     found = []
     for path in sorted((run.path / experiment / "points").glob("*.json")):
         try:
@@ -53,27 +55,33 @@ def request_samples(run: RunData, experiment: str) -> list[tuple[dict, np.ndarra
         except (OSError, ValueError):
             continue
         raw = (point.get("info") or {}).get("raw")
-        if not (isinstance(raw, str) and raw.endswith(".pacer.csv")):
+        if not (isinstance(raw, str) and raw.endswith((".pacer.csv", ".pacer.csv.gz"))):
             continue
         records = read_pacer(run, raw)
         if records is None:
             continue
-        ok = records[records["status"] == 200].sort_values("intended_ns")
+        records = records.sort_values("intended_ns")
         streams = {}
         for row in point.get("rows") or []:
             stream = row.get("stream")
             if percent_of(row.get("metric", "")) is None or stream in streams:
                 continue
-            mine = ok[ok["stream"] == stream]
-            streams[stream] = ((mine["done_ns"] - mine["intended_ns"]) / 1e6).to_numpy(float)
+            mine = records[records["stream"] == stream]
+            latency = (pd.to_numeric(mine["done_ns"]) - mine["intended_ns"]) / 1e6
+            good = mine["status"].between(200, 299)
+            streams[stream] = np.where(good, latency, np.inf).astype(float)
             found.append(({k: v for k, v in row.items() if k not in NOT_IDENTITY},
                           streams[stream]))
     return found
 
 
 def reproduces(samples: np.ndarray, percent: float, recorded: float) -> bool:
-    return samples.size > 0 and math.isclose(float(np.percentile(samples, percent)),
-                                             float(recorded), rel_tol=1e-6, abs_tol=1e-9)
+    if samples.size == 0:
+        return False
+    found = nearest_rank(samples.tolist(), percent)
+    if math.isinf(found) or math.isinf(float(recorded)):
+        return found == float(recorded)
+    return math.isclose(found, float(recorded), rel_tol=1e-6, abs_tol=1e-9)
 
 
 def matched(table: pd.DataFrame, found: list[tuple[dict, np.ndarray]]) -> list[object]:

@@ -97,7 +97,7 @@ def quantile_interval(samples: Sequence[float], percent: float) -> Interval | No
     n, q = len(x), percent / 100
     if n == 0 or not 0 < q < 1:
         return None
-    tau = autocorrelation_time((x <= np.percentile(x, percent)).astype(float))
+    tau = autocorrelation_time((x <= nearest_rank(x.tolist(), percent)).astype(float))
     if n / tau * min(q, 1 - q) < MIN_TAIL:
         return None
     half = float(sps.norm.ppf(0.5 + CONFIDENCE / 2)) * math.sqrt(n * q * (1 - q) * tau)
@@ -197,6 +197,8 @@ def fmt(number: object, unit: str = "", with_unit: bool = False) -> str:
     if number is None or (isinstance(number, float) and math.isnan(number)):
         return "n/a"
     x = float(number)  # type: ignore[arg-type]
+    if math.isinf(x):  # a percentile that fell on a failed request: infinitely slow
+        return "∞" if x > 0 else "-∞"
     if unit in ("ms", "s"):
         text = f"{x:.2f}" if abs(x) < 1 else f"{x:.1f}" if abs(x) < 10 else f"{x:.0f}"
     elif unit == "ratio":
@@ -240,3 +242,16 @@ def primary_variants(frame: pd.DataFrame) -> set[tuple[str, str]]:
                           key=lambda v: (v != "default", v.count(","), len(v), v))
         chosen.add((str(target), variants[0]))
     return chosen
+
+
+def nearest_rank(values, q: float) -> float:
+    """The nearest-rank q-th percentile (0 < q <= 100): the smallest value with at least
+    q % of the values at or below it. Exact with infinite values (failed requests), which
+    interpolation is not: one failure among 100 requests makes p99 the slowest success,
+    two make it infinite. NaN for no values."""
+    if not 0 < q <= 100:
+        raise ValueError(f"percentile {q} is not in (0, 100]")
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    return float(ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)])

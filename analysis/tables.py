@@ -33,7 +33,8 @@ class Table:
 def num(value: object, unit: str = "") -> Cell:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Cell("n/a", "")  # sorts below every number
-    return Cell(fmt(value, unit), float(value))  # type: ignore[arg-type]
+    number = float(value)  # type: ignore[arg-type]
+    return Cell(fmt(value, unit), max(-1e300, min(1e300, number)))  # inf sorts, as a number
 
 
 def text(value: object) -> Cell:

@@ -20,6 +20,7 @@ from lab.errors import LabError
 from lab.experiments import experiment
 from lab.experiments.framework import Experiment, run_experiment, spec_of
 from lab.generator import calibrate
+from lab.loadgen import closed_loop_tool
 from lab.noise import environment, pinned
 from lab.results import Run, create_run, now_iso, open_run
 from lab.targets import Target
@@ -50,8 +51,13 @@ def start_or_resume(resume: str | None, backend: Backend, profile: str,
                     force_mixed: bool = False) -> Run:
     now = current_provenance(experiments, profile, targets, backend)
     if resume is None:
+        tool = closed_loop_tool(backend)
+        if tool != "wrk":
+            console.print("[yellow]wrk is not installed: the pacer's closed-loop mode measures "
+                          "closed-loop goodput instead (run.json says so)[/yellow]")
         return create_run(sys.argv, backend=backend.describe(), profile=profile,
                           experiments=[e.name for e in experiments],
+                          load_generators={"closed_loop": tool, "open_loop": "pacer"},
                           targets={t.name: {"facts": t.facts()} for t in targets},
                           cpus=backend.cpus.as_record(), **now,
                           noise=environment(backend.cpus, getattr(backend, "client", None)))

@@ -29,11 +29,13 @@ class Stream:
     rate_per_s: float
     phase_ms: float = 0.0
     connections: int | None = None
+    poisson: bool = False   # exponential gaps of mean 1/rate (seeded) instead of equal ones
 
     def flag(self) -> str:
         phase = f"+{self.phase_ms:g}ms" if self.phase_ms else ""
         conns = f":{self.connections}" if self.connections else ""
-        return f"{self.name}={self.path}@{self.rate_per_s:g}{phase}{conns}"
+        arrivals = "~" if self.poisson else ""
+        return f"{self.name}={self.path}@{arrivals}{self.rate_per_s:g}{phase}{conns}"
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,11 @@ class PacerResult:
 
 
 def pacer_argv(backend: Backend, url: str, streams: list[Stream], duration_s: float,
-               connections: int, timeout_s: float, prime: str | None = None) -> list[str]:
+               connections: int, timeout_s: float, prime: str | None = None,
+               seed: int = 1) -> list[str]:
     argv = [backend.loadgen_paths()["pacer"], "-url", url, "-duration", f"{duration_s:g}s",
-            "-connections", str(connections), "-timeout", f"{timeout_s:g}s", "-out", "-"]
+            "-connections", str(connections), "-timeout", f"{timeout_s:g}s", "-out", "-",
+            "-seed", str(seed)]
     if prime:
         argv += ["-prime", prime]
     for stream in streams:
@@ -124,12 +128,12 @@ def parse_pacer_summary(text: str) -> dict:
 
 def run_pacer(backend: Backend, url: str, streams: list[Stream], duration_s: float,
               connections: int = DEFAULT_CONNECTIONS, timeout_s: float = 15.0,
-              prime: str | None = "/ping") -> tuple[PacerResult, LoadRun]:
+              prime: str | None = "/ping", seed: int = 1) -> tuple[PacerResult, LoadRun]:
     """The open loop: each stream on its own connections (its own count, or `connections`),
     each connection primed with one request to `prime` (None: its stream's path) before
-    the clock starts."""
+    the clock starts; `seed` fixes the arrival times of Poisson streams."""
     run = backend.run_load(pacer_argv(backend, url, streams, duration_s, connections,
-                                      timeout_s, prime),
+                                      timeout_s, prime, seed),
                            timeout=duration_s + timeout_s + 30)
     if run.returncode != 0:
         raise LabError(f"the pacer exited with status {run.returncode}",

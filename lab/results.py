@@ -8,6 +8,7 @@ from its points whenever the experiment ends.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import platform
@@ -37,7 +38,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def atomic_write(path: Path, text: str, overwrite: bool = True) -> None:
+def atomic_write(path: Path, text: str | bytes, overwrite: bool = True) -> None:
     """Write via a temporary file and rename; with overwrite=False an existing file is an error."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not overwrite and path.exists():
@@ -45,7 +46,7 @@ def atomic_write(path: Path, text: str, overwrite: bool = True) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are for sharing
-        with os.fdopen(fd, "w") as handle:
+        with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -133,9 +134,11 @@ class Run:
         """Keep a load generator's raw output; the path relative to the run folder.
 
         Written before its point: a raw file whose point was never saved (the lab was
-        killed in between) belongs to no result, and the resumed measurement replaces it."""
+        killed in between) belongs to no result, and the resumed measurement replaces it.
+        A name ending in .gz is stored gzip-compressed (pandas reads it as it is)."""
         path = self.folder / experiment / "raw" / name
-        atomic_write(path, text)
+        atomic_write(path, gzip.compress(text.encode(), mtime=0) if name.endswith(".gz")
+                     else text)
         return str(path.relative_to(self.folder))
 
     def save_failure(self, experiment: str, key: str, info: dict) -> None:
@@ -149,9 +152,10 @@ class Run:
         folder = self.folder / experiment / "failures"
         return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
 
-    def points(self, experiment: str) -> list[dict]:
+    def points(self, experiment: str, prefix: str = "") -> list[dict]:
+        """The finished points of an experiment (those whose key starts with prefix)."""
         folder = self.folder / experiment / "points"
-        return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+        return [json.loads(p.read_text()) for p in sorted(folder.glob(f"{prefix}*.json"))]
 
     def write_table(self, experiment: str) -> Path:
         """Assemble <experiment>.csv, the tidy long table, from the finished points."""

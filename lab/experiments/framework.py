@@ -160,6 +160,12 @@ class Context:
             "repetition": self.session.repetition, **point.as_dict(), **extra,
             "metric": metric, "value": value, "unit": unit, "flags": ";".join(flags)})
 
+    def earlier_rows(self) -> list[dict]:
+        """The rows of this session's points measured before this one (read back from the
+        run folder, so a resumed session sees them too)."""
+        return [row for point in self.run.points(self.experiment.name, f"{self.session.key}_")
+                for row in point["rows"]]
+
     def raw(self, point: Point, suffix: str, text: str) -> str:
         return self.run.save_raw(self.experiment.name,
                                  f"{self.session.point_key(point)}.{suffix}", text)

@@ -58,7 +58,7 @@ var streamName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 // cpu=/cpu?ms=100@2+250ms:2.
 func parseStream(v string) (stream, error) {
 	bad := func(why string) (stream, error) {
-		return stream{}, fmt.Errorf("stream %q: %s (want name=path@rate[+phase][:connections], e.g. ping=/ping@200 or cpu=/cpu?ms=100@2+250ms:2)", v, why)
+		return stream{}, fmt.Errorf("stream %q: %s (want name=path@[~]rate[+phase][:connections], e.g. ping=/ping@200 or cpu=/cpu?ms=100@~2+250ms:2; ~ means Poisson arrivals of that mean rate)", v, why)
 	}
 	name, rest, ok := strings.Cut(v, "=")
 	if !ok || !streamName.MatchString(name) {
@@ -82,6 +82,7 @@ func parseStream(v string) (stream, error) {
 		}
 	}
 	rateText, phaseText, hasPhase := strings.Cut(rateText, "+")
+	rateText, poisson := strings.CutPrefix(rateText, "~")
 	rate, err := strconv.ParseFloat(rateText, 64)
 	if err != nil || !(rate > 0) || math.IsInf(rate, 0) {
 		return bad("the rate must be a positive number of requests per second")
@@ -92,7 +93,7 @@ func parseStream(v string) (stream, error) {
 			return bad("the phase must be a non-negative duration such as 250ms")
 		}
 	}
-	return stream{Name: name, Path: path, Rate: rate, Phase: phase, Connections: conns}, nil
+	return stream{Name: name, Path: path, Rate: rate, Phase: phase, Connections: conns, Poisson: poisson}, nil
 }
 
 func checkPath(path string) error {
@@ -128,6 +129,7 @@ func main() {
 	flag.StringVar(&cfg.Prime, "prime", "", "open: the path each connection requests once before the clock starts (default: its stream's path)")
 	flag.DurationVar(&cfg.PrimeWait, "prime-wait", 2*time.Second, "open: how long priming may take; connections not answered by then are closed and dial again when used")
 	flag.DurationVar(&cfg.Allowance, "setup-allowance", 0, "closed: if some connection is never answered, the steady window starts here (default: duration/4)")
+	flag.Uint64Var(&cfg.Seed, "seed", 1, "open: the seed of Poisson streams (@~rate): the same seed gives the same arrival times")
 	outPath := flag.String("out", "", "CSV file for the per-request records, or - for stdout (the summary then goes to stderr); needed in open mode")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: pacer -stream name=path@rate [-stream ...] -out records.csv [options]\n"+

@@ -16,8 +16,8 @@ def test_a_quick_run_loads_every_table() -> None:
     run = load_run(QUICK_RUN)
     assert run.run_id == QUICK_RUN.name
     assert run.status == "complete"
-    assert run.experiments == ["sweep", "blocking"]
-    assert set(run.tables) == {"sweep", "blocking"}
+    assert run.experiments == ["sweep", "blocking", "semantics"]
+    assert set(run.tables) == {"sweep", "blocking", "semantics"}
     blocking = run.table("blocking")
     assert {"phase", "stream", "cpu_ms", "metric", "value", "flags"} <= set(blocking.columns)
     assert blocking["flags"].map(type).eq(str).all()  # empty flags are "", never NaN

@@ -72,6 +72,9 @@ class FakeBackend:
     def describe(self) -> dict:
         return {"backend": "native", "cpus": self.cpus.as_record()}
 
+    def loadgen_paths(self) -> dict[str, str]:
+        return {"wrk": "wrk", "wrk_script": "report.lua", "pacer": "pacer"}
+
 
 @pytest.fixture
 def results_dir(tmp_path: Path, monkeypatch) -> Path:

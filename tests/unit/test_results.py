@@ -92,12 +92,12 @@ def test_an_old_schema_run_is_refused_clearly() -> None:
 
 
 def test_a_schema_1_run_is_upgraded_on_load_without_inventing_anything() -> None:
-    from tests.report.runs import SWEEP_RUN
+    from tests.report.runs import V1_RUN
 
-    meta = open_run(SWEEP_RUN.name, results_dir=SWEEP_RUN.parent).meta()
+    meta = open_run(V1_RUN.name, results_dir=V1_RUN.parent).meta()
     assert meta["schema_version"] == 2 and meta["upgraded_from"] == 1
     assert "diff_sha256" not in meta["git"] and "specs" not in meta and "noise" not in meta
-    assert json.loads((SWEEP_RUN / "run.json").read_text())["schema_version"] == 1  # untouched
+    assert json.loads((V1_RUN / "run.json").read_text())["schema_version"] == 1  # untouched
 
 
 def test_a_future_schema_is_refused(results_dir: Path) -> None:
