@@ -7,6 +7,7 @@ Nothing here measures or writes; a folder of an older schema version is upgraded
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,15 +70,19 @@ class RunData:
         """The experiment's tidy rows (an empty frame when it has none)."""
         return self.tables.get(experiment, pd.DataFrame(columns=list(ROW_COLUMNS)))
 
+    def point_records(self, experiment: str) -> Iterator[tuple[Path, dict]]:
+        """Every readable point file of an experiment, parsed, in file-name order."""
+        for path in sorted((self.path / experiment / "points").glob("*.json")):
+            try:
+                yield path, json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+
     def points(self, experiment: str) -> pd.DataFrame:
         """One row per finished point: key, raw file (relative), target, variant, repetition
         and the point's parameters (from its first tidy row)."""
         records = []
-        for path in sorted((self.path / experiment / "points").glob("*.json")):
-            try:
-                point = json.loads(path.read_text())
-            except (OSError, ValueError):
-                continue
+        for path, point in self.point_records(experiment):
             first = (point.get("rows") or [{}])[0]
             records.append({**{k: v for k, v in first.items()
                                if k not in ("metric", "value", "unit", "flags", "stream")},

@@ -11,7 +11,6 @@ otherwise gets no interval rather than a wrong one.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 
@@ -49,11 +48,7 @@ def request_samples(run: RunData, experiment: str) -> list[tuple[dict, np.ndarra
     """(identity of a point and stream, latencies in ms in the order intended, inf for a
     request without a 2xx response)."""
     found = []
-    for path in sorted((run.path / experiment / "points").glob("*.json")):
-        try:
-            point = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
+    for _, point in run.point_records(experiment):
         raw = (point.get("info") or {}).get("raw")
         if not (isinstance(raw, str) and raw.endswith((".pacer.csv", ".pacer.csv.gz"))):
             continue

@@ -9,6 +9,7 @@ machine hits every target alike.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import re
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.progress import Progress, TaskID
@@ -89,7 +91,11 @@ class Experiment:
 
     Measuring: profiles (quick, standard, full) -> sessions -> measure(ctx, point), which
     adds tidy rows and raw files. Analysing (from the results folder alone): section(),
-    scorecard(), overview(), headline. See EXPERIMENTS.md.
+    scorecard(), overview(), headline. By default the package's `measure` module (given
+    as `measuring`) has sessions(spec, targets) and measure(ctx, point), and its
+    `analysis` module (named, so matplotlib loads only when a report is made) has
+    section(run, palette, base), and optionally scorecard(run) and overview(run, palette).
+    See EXPERIMENTS.md.
     """
 
     name: ClassVar[str]
@@ -100,34 +106,45 @@ class Experiment:
     flags: ClassVar[Mapping[str, str]] = {}   # flag -> what it means, for the report
     headline: ClassVar[Headline] = Headline(())
     story_rank: ClassVar[int | None] = None  # lowest rank: its overview() leads the report
+    measuring: ClassVar[ModuleType | None] = None   # sessions() and measure()
+    analysis: ClassVar[str] = ""                     # dotted name of the analysis module
 
     # -- measuring ----------------------------------------------------------------
     def sessions(self, spec: Any, targets: Sequence[Target]) -> list[Session]:
-        raise NotImplementedError
+        return self._measuring().sessions(spec, targets)
 
-    def start(self, backend: Backend, session: Session,
-              ) -> AbstractContextManager[Server | None]:
-        """What a session runs against; by default the target's server with its knobs.
-
-        None: the session runs no server (e.g. probe programs), so the runner fetches no
-        /info and pings nothing."""
+    def start(self, backend: Backend, session: Session) -> AbstractContextManager[Server]:
+        """What a session runs against; by default the target's server with its knobs."""
         return backend.serve(session.target, knobs=session.knob_dict)
 
     def measure(self, ctx: Context, point: Point) -> None:
         """Measure one point, adding tidy rows (ctx.row) and raw outputs (ctx.raw)."""
-        raise NotImplementedError
+        self._measuring().measure(ctx, point)
+
+    def _measuring(self) -> ModuleType:
+        if self.measuring is None:
+            raise NotImplementedError(f"{self.name}: give `measuring` or override the method")
+        return self.measuring
 
     # -- analysing ----------------------------------------------------------------
+    def _analysis(self) -> ModuleType | None:
+        return importlib.import_module(self.analysis) if self.analysis else None
+
     def section(self, run: RunData, palette: dict[str, Style]) -> Section:
         """Figures, findings and tables of this experiment in a run (which has data)."""
-        raise NotImplementedError
+        module = self._analysis()
+        if module is None:
+            raise NotImplementedError(f"{self.name}: give `analysis` or override section()")
+        return module.section(run, palette, Section(self.name, self.concept))
 
     def scorecard(self, run: RunData) -> list[ScoreColumn]:
-        return []
+        module = self._analysis()
+        return module.scorecard(run) if hasattr(module, "scorecard") else []
 
     def overview(self, run: RunData, palette: dict[str, Style]) -> Figure | None:
         """The one figure that tells this experiment's story at a glance (or None)."""
-        return None
+        module = self._analysis()
+        return module.overview(run, palette) if hasattr(module, "overview") else None
 
 
 @dataclass

@@ -8,12 +8,9 @@ analysis.py (with findings, figures, tables) reports.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from analysis.content import Concept, Headline, ScoreColumn, Section
-from lab.experiments.framework import Context, Experiment, Point, Session
+from analysis.content import Concept, Headline
+from lab.experiments.framework import Experiment
 from lab.experiments.sweep import measure as measuring
-from lab.targets import Target
 
 CONCEPT = Concept("Throughput and latency vs concurrency", (
     "A server can handle many connections concurrently without running them in parallel. "
@@ -54,22 +51,8 @@ class Sweep(Experiment):
                              "its schedule, so part of that point's latency is the "
                              "generator's"}
     story_rank = 2
-
-    def sessions(self, spec: measuring.SweepSpec, targets: Sequence[Target]) -> list[Session]:
-        return measuring.sessions(spec, targets)
-
-    def measure(self, ctx: Context, point: Point) -> None:
-        measuring.measure(ctx, point)
-
-    def section(self, run, palette) -> Section:
-        from lab.experiments.sweep import analysis
-
-        return analysis.section(run, palette, Section(self.name, self.concept))
-
-    def scorecard(self, run) -> list[ScoreColumn]:
-        from lab.experiments.sweep import analysis
-
-        return analysis.scorecard(run)
+    measuring = measuring
+    analysis = "lab.experiments.sweep.analysis"
 
 
 EXPERIMENT = Sweep()
