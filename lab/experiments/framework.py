@@ -28,6 +28,7 @@ from lab.results import Run
 from lab.targets import Target
 
 if TYPE_CHECKING:  # analysis of results loads pandas and matplotlib: only when reporting
+    from analysis.integrity import Recomputed
     from analysis.load import RunData
     from analysis.palette import Figure, Style
 
@@ -125,6 +126,11 @@ class Experiment:
     def overview(self, run: RunData, palette: dict[str, Style]) -> Figure | None:
         """The one figure that tells this experiment's story at a glance (or None)."""
         return None
+
+    def recompute(self, run: RunData) -> list[Recomputed]:
+        """The tidy rows this experiment can derive again from the raw records kept in the
+        run, with the measuring code: lab.grade flags a table that disagrees."""
+        return []
 
 
 @dataclass

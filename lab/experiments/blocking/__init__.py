@@ -71,5 +71,10 @@ class Blocking(Experiment):
 
         return analysis.overview(run, palette)
 
+    def recompute(self, run):
+        from lab.experiments.blocking.recompute import recompute
+
+        return recompute(run)
+
 
 EXPERIMENT = Blocking()

@@ -73,5 +73,10 @@ class Semantics(Experiment):
 
         return analysis.scorecard(run)
 
+    def recompute(self, run):
+        from lab.experiments.semantics.recompute import recompute
+
+        return recompute(run)
+
 
 EXPERIMENT = Semantics()

@@ -60,5 +60,10 @@ class Sweep(Experiment):
 
         return analysis.scorecard(run)
 
+    def recompute(self, run):
+        from lab.experiments.sweep.recompute import recompute
+
+        return recompute(run)
+
 
 EXPERIMENT = Sweep()
