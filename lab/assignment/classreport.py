@@ -82,16 +82,16 @@ def figure(found: Sequence[Distribution]) -> str | None:
     from analysis.palette import embed, setup
 
     setup()
-    fig, axes = plt.subplots(len(found), 1, figsize=(8.0, 0.9 + 1.05 * len(found)),
+    fig, axes = plt.subplots(len(found), 1, figsize=(7.0, 0.6 + 0.8 * len(found)),
                              squeeze=False)
     for ax, each in zip(axes[:, 0], found, strict=True):
         for index, (name, value, trusted) in enumerate(each.values):
             jitter = ((index * 0.618) % 1.0 - 0.5) * 0.5
             outlier = name in each.outliers
-            ax.scatter([value], [jitter], s=36 if outlier else 22, zorder=3,
-                       color="#C62828" if not trusted else "#0b5cad",
-                       marker="x" if not trusted else "o",
-                       edgecolors="black" if outlier else "none")
+            style = ({"marker": "x", "color": "#C62828"} if not trusted else
+                     {"marker": "o", "color": "#0b5cad",
+                      "edgecolors": "black" if outlier else "none"})
+            ax.scatter([value], [jitter], s=36 if outlier else 22, zorder=3, **style)
             if outlier or not trusted:
                 ax.annotate(name, (value, jitter), xytext=(4, 4), textcoords="offset points",
                             fontsize=7)
@@ -104,6 +104,16 @@ def figure(found: Sequence[Distribution]) -> str | None:
         ax.set_title(f"{each.question.id} ({each.question.unit})", fontsize=9, loc="left")
     fig.tight_layout()
     return embed(fig)
+
+
+def shared_groups(graded: Sequence[Graded]) -> list[tuple[str, list[str]]]:
+    """(run id, students) for every run that more than one submission holds."""
+    groups: dict[str, list[Graded]] = {}
+    for each in graded:
+        if each.run_sha256:
+            groups.setdefault(each.run_sha256, []).append(each)
+    return [(members[0].run_id, [g.student_id or g.archive.name for g in members])
+            for members in groups.values() if len(members) > 1]
 
 
 def _csv_cell(value: object) -> str:
@@ -156,6 +166,7 @@ def render(graded: Sequence[Graded], questions: Sequence[Question], seconds: flo
         flagged=[g for g in accepted if g.flags], untrusted=[g for g in accepted
                                                              if not g.trusted],
         rejected=[g for g in graded if g.rejected], seconds=seconds, uncovered=uncovered,
+        shared=shared_groups(graded),
         own=[g for g in accepted if g.runtime], generated=now_iso(), isnan=math.isnan)
 
 

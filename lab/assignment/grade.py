@@ -19,7 +19,7 @@ from lab import ROOT
 from lab.assignment import manifest
 from lab.assignment.answers import ANSWERS_FILE, Answers, parse_answers
 from lab.assignment.archive import LIMITS, Limits, Rejected, sha256_file, unpack
-from lab.assignment.marking import Mark, Scorecards, mark
+from lab.assignment.marking import UNGRADABLE, Mark, Scorecards, mark
 from lab.assignment.questions import Question
 from lab.assignment.submit import incomplete
 from lab.errors import LabError
@@ -83,9 +83,10 @@ class Graded:
         return not self.rejected and not any(FLAGS[f][0] == "bad" for f in self.flags)
 
     def score(self, questions: Sequence[Question]) -> tuple[float, float]:
-        graded = [q for q in questions if q.graded and not q.optional]
-        return (sum(self.marks[q.id].score for q in graded if q.id in self.marks),
-                sum(q.points for q in graded))
+        """Points scored and possible; a question the run has no data for counts neither."""
+        graded = [q for q in questions if q.graded and not q.optional and q.id in self.marks
+                  and self.marks[q.id].status != UNGRADABLE]
+        return sum(self.marks[q.id].score for q in graded), sum(q.points for q in graded)
 
 
 def archives(paths: Sequence[Path]) -> list[Path]:
