@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -71,7 +70,6 @@ class Graded:
     runtime: str = ""
     runtime_conformance: dict[str, dict] = field(default_factory=dict)
     runtime_files: int = 0
-    seconds: float = 0.0
     run_sha256: str = ""
 
     def flag(self, name: str, problems: Sequence[str]) -> None:
@@ -115,8 +113,12 @@ def _schema_problems(meta: dict) -> list[str]:
             ][:10]
 
 
+def _table(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _machine(meta: dict) -> str:
-    machine = meta.get("machine") or {}
+    machine = _table(meta.get("machine"))
     memory = machine.get("memory_bytes")
     memory_text = f", {memory / 2**30:.0f} GiB" if isinstance(memory, int | float) else ""
     return (f"{machine.get('cpu_model') or 'unknown CPU'}, {machine.get('cores', '?')} cores"
@@ -173,7 +175,7 @@ def grade_folder(graded: Graded, folder: Path, questions: Sequence[Question],
         raise Rejected("its run.json is not a JSON object")
     graded.run_sha256 = sha256_file(results / "run.json")
     graded.run_id, graded.machine = str(meta.get("run_id", results.name)), _machine(meta)
-    graded.backend = str((meta.get("backend") or {}).get("backend", ""))
+    graded.backend = str(_table(meta.get("backend")).get("backend", ""))
     graded.profile = str(meta.get("profile", ""))
     graded.flag("schema", _schema_problems(meta))
     try:
@@ -181,9 +183,9 @@ def grade_folder(graded: Graded, folder: Path, questions: Sequence[Question],
     except LabError as exc:
         raise Rejected(str(exc).splitlines()[0]) from None
     graded.flag("incomplete", incomplete(meta, results, planned))
-    if (meta.get("git") or {}).get("dirty"):
-        graded.flag("modified-lab", [f"measured at commit "
-                                     f"{str(meta['git'].get('commit'))[:12]} with changes"])
+    if (git := _table(meta.get("git"))).get("dirty"):
+        graded.flag("modified-lab", [f"measured at commit {str(git.get('commit'))[:12]} "
+                                     "with changes"])
     _integrity(graded, run, experiments)
     scorecards = Scorecards(run, experiments)
     for question in questions:
@@ -192,7 +194,7 @@ def grade_folder(graded: Graded, folder: Path, questions: Sequence[Question],
             graded.measured[question.id] = value
     graded.runtime = answers.runtime
     if answers.runtime:
-        conformance = meta.get("conformance") or {}
+        conformance = _table(meta.get("conformance"))
         graded.runtime_conformance = {
             target: record for target, record in sorted(conformance.items())
             if target.partition("/")[0] == answers.runtime and isinstance(record, dict)}
@@ -202,7 +204,6 @@ def grade_folder(graded: Graded, folder: Path, questions: Sequence[Question],
 def grade(archive: Path, questions: Sequence[Question], experiments: Sequence[Gradable],
           planned: Sequence[str], limits: Limits = LIMITS) -> Graded:
     """One archive, graded; never raises for what is wrong with the archive."""
-    started = time.perf_counter()
     graded = Graded(archive)
     with tempfile.TemporaryDirectory(prefix="lab-grade-") as scratch:
         try:
@@ -210,7 +211,9 @@ def grade(archive: Path, questions: Sequence[Question], experiments: Sequence[Gr
             grade_folder(graded, Path(scratch), questions, experiments, planned)
         except Rejected as exc:
             graded.rejected = str(exc)
-    graded.seconds = time.perf_counter() - started
+        except Exception as exc:  # data no lab wrote may break any reader: fail it, not the class
+            graded.rejected = (f"the grader could not read it ({type(exc).__name__}: "
+                               f"{str(exc)[:300]})")
     return graded
 
 

@@ -400,3 +400,30 @@ def test_outliers_are_far_from_the_class_in_robust_units() -> None:
     assert robust_outliers(values) == ["odd"]
     assert robust_outliers(values[:4]) == []
     assert not math.isnan(sum(v for _, v in values))
+
+
+def test_a_submission_of_garbage_is_graded_or_rejected_never_raised(tmp_path: Path) -> None:
+    from lab.assignment.grade import grade
+
+    run_id = "20990101-000000-abcd"
+    files = {"answers.toml": '[student]\nid = "g"\n[answers]\nsweep-ping-go = "12"\n',
+             f"results/{run_id}/run.json": json.dumps({"schema_version": 1, "run_id": run_id,
+                                                        "status": "complete", "machine": 7}),
+             f"results/{run_id}/blocking.csv": "target,metric,value\nx,latency_p99,[]\n,,\n",
+             f"results/{run_id}/sweep.csv": "\x00\x01 not a table",
+             f"results/{run_id}/blocking/points/x.json": '{"rows": 3, "info": {"raw": "/"}}',
+             "report/index.html": "<html>"}
+    paths = []
+    for name, text in files.items():
+        path = tmp_path / "src" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        paths.append((name, path))
+    listing = tmp_path / "manifest.json"
+    listing.write_text(json.dumps(manifest.build(paths, {"run_id": run_id}, {"id": "g"})))
+    archive = tmp_path / "g.tar.gz"
+    pack(archive, [("manifest.json", listing), *paths])
+    graded = grade(archive, load_questions(), EXPERIMENTS, list(registry()))
+    assert graded.rejected or graded.flags
+    if not graded.rejected:
+        assert "schema" in graded.flags and not graded.trusted
