@@ -11,26 +11,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lab.assignment.query import FixedChoice
-from lab.assignment.questions import ASSIGNMENT_DIR, OWN_RUNTIME, Question, load_questions
+from lab.assignment.questions import (
+    ASSIGNMENT_DIR,
+    OWN_RUNTIME,
+    Question,
+    load_questions,
+    load_sections,
+)
 
 HANDOUT = ASSIGNMENT_DIR / "README.md"
 BEGIN = "<!-- questions: generated from questions.toml by `uv run python -m " \
         "lab.assignment.handout`; do not edit by hand -->"
 END = "<!-- end of questions -->"
 KIND = {"measured": "a number", "choice": "a list of names", "text": "written"}
-TITLES = {"sweep": "Throughput vs concurrency (report section: sweep)",
-          "blocking": "A busy handler vs everyone else (report section: blocking)",
-          "semantics": "When does async code run? (report section: semantics)",
-          OWN_RUNTIME: "Optional: your own runtime"}
 
 
-def question_list(questions: Sequence[Question]) -> str:
+def question_list(questions: Sequence[Question], sections: dict[str, str]) -> str:
     lines = []
     section = None
     for number, question in enumerate(questions, 1):
         if question.section != section:
             section = question.section
-            title = TITLES.get(section, f"Report section: {section}")
+            title = sections.get(section, section)
+            if section != OWN_RUNTIME:
+                title += f" (report section: {section})"
             lines += ["", f"#### {title}", ""]
         kind = KIND[question.kind] + (f", in {question.unit}" if question.unit else "")
         kind += ", optional" if question.optional else ""
@@ -56,7 +60,7 @@ def refresh() -> bool:
     block = current(text)
     if not block:
         raise SystemExit(f"{HANDOUT} has no question markers")
-    fresh = question_list(load_questions())
+    fresh = question_list(load_questions(), load_sections())
     HANDOUT.write_text(text.replace(block, fresh))
     return block != fresh
 

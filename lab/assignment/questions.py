@@ -105,18 +105,34 @@ def _question(table: dict, index: int, source: str) -> Question:
                               float(tolerance.get("absolute", 0.0))), query, choices)
 
 
-def load_questions(path: Path = QUESTIONS_FILE) -> list[Question]:
-    """Every question of the file, checked; LabError naming the question otherwise."""
+def _read(path: Path) -> dict:
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except OSError as exc:
         raise LabError(f"cannot read {path} ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise LabError(f"{path} is not valid TOML: {exc}") from None
+
+
+def load_sections(path: Path = QUESTIONS_FILE) -> dict[str, str]:
+    """[sections]: each section's heading, in the order the handout lists them."""
+    sections = _read(path).get("sections", {})
+    if not (isinstance(sections, dict) and all(isinstance(v, str) for v in sections.values())):
+        raise LabError(f"{path}: [sections] maps a section to its heading (a string)")
+    return sections
+
+
+def load_questions(path: Path = QUESTIONS_FILE) -> list[Question]:
+    """Every question of the file, checked; LabError naming the question otherwise."""
+    data = _read(path)
     tables = data.get("questions")
     if not (isinstance(tables, list) and tables):
         raise LabError(f"{path} has no [[questions]]")
     questions = [_question(t, i, path.name) for i, t in enumerate(tables)]
+    sections = load_sections(path)
+    unknown = sorted({q.section for q in questions} - set(sections))
+    if sections and unknown:
+        raise LabError(f"{path}: section(s) {', '.join(unknown)} are not in [sections]")
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids):
         raise LabError(f"{path}: question ids repeat: "

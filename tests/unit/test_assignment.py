@@ -25,7 +25,13 @@ from lab.assignment.archive import Limits, Rejected, pack, unpack
 from lab.assignment.classreport import _csv_cell, robust_outliers
 from lab.assignment.marking import CORRECT, MISSING, UNGRADABLE, WRONG, Scorecards, mark
 from lab.assignment.query import QueryError, choose, evaluate, parse_choice, parse_query
-from lab.assignment.questions import OWN_RUNTIME, Question, Tolerance, load_questions
+from lab.assignment.questions import (
+    OWN_RUNTIME,
+    Question,
+    Tolerance,
+    load_questions,
+    load_sections,
+)
 from lab.assignment.submit import submit
 from lab.errors import LabError
 from lab.experiments import registry
@@ -57,15 +63,19 @@ def table_value(run, experiment: str, **where: object) -> float:
 def test_the_questions_parse_and_name_report_sections() -> None:
     questions = load_questions()
     assert {q.kind for q in questions} == {"measured", "choice", "text"}
-    sections = {*registry(), OWN_RUNTIME}
-    assert {q.section for q in questions} <= sections
+    sections = load_sections()
+    assert {q.section for q in questions} <= {*registry(), OWN_RUNTIME}
+    for name, experiment in registry().items():
+        if name in sections:
+            assert sections[name] == experiment.concept.title, "the report's heading"
     for question in questions:
         assert question.text.endswith(("?", ".", ")")), question.id
 
 
 def test_the_handout_lists_the_questions_of_the_file() -> None:
     text = handout.HANDOUT.read_text()
-    assert handout.current(text) == handout.question_list(load_questions()), (
+    fresh = handout.question_list(load_questions(), load_sections())
+    assert handout.current(text) == fresh, (
         "assignment/README.md is stale: run `uv run python -m lab.assignment.handout`")
 
 
