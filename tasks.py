@@ -9,6 +9,7 @@ import functools
 import sys
 
 from invoke import Collection, Exit, task
+from rich.markup import escape
 
 from lab.console import console
 from lab.errors import LabError
@@ -37,7 +38,7 @@ def lab_task(help_: dict[str, str] | None = None, **kwargs):
             try:
                 return fn(c, *args, **kw)
             except LabError as exc:
-                console.print(f"[red]error:[/red] {exc}")
+                console.print(f"[red]error:[/red] {escape(str(exc))}")
                 raise Exit(code=1) from None
             except KeyboardInterrupt:
                 console.print("[yellow]interrupted[/yellow]: everything started was stopped; "

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from rich.markup import escape
+
 from analysis.load import load_run
 from lab import REPORTS_DIR, RESULTS_DIR, ROOT
 from lab.assignment import classreport
@@ -50,7 +52,7 @@ def submit_run(run_id: str, answers: Path, out: Path, allow_incomplete: bool,
     packed = submit(run.folder, answers, report, out, load_questions(), experiments,
                     allow_incomplete)
     for message in packed.warnings:
-        warn(message)
+        warn(escape(message))
     size = packed.archive.stat().st_size
     console.print(f"packed {packed.files} files of run {run.run_id} ({size / 2**20:.1f} MiB)")
     return packed.archive
@@ -75,7 +77,7 @@ def grade_paths(paths: Sequence[Path], out: Path,
     with progress() as bar:
         task = bar.add_task("grading", total=len(found))
         for archive in found:
-            bar.update(task, description=f"grading {archive.name}")
+            bar.update(task, description=f"grading {escape(archive.name)}")
             graded.append(grade(archive, questions, experiments,
                                 [e.name for e in experiments]))
             bar.advance(task)
@@ -86,10 +88,11 @@ def grade_paths(paths: Sequence[Path], out: Path,
         warn(f"assignment/questions.toml has no question about {', '.join(missing)}")
     for each in graded:
         if each.rejected:
-            console.print(f"[red]rejected[/red] {each.archive.name}: {each.rejected}")
+            console.print(f"[red]rejected[/red] {escape(each.archive.name)}: "
+                          f"{escape(each.rejected)}")
         elif not each.trusted:
-            console.print(f"[yellow]flagged[/yellow] {each.student_id} ({each.archive.name}):"
-                          f" {', '.join(each.flags)}")
+            console.print(f"[yellow]flagged[/yellow] {escape(each.student_id)} "
+                          f"({escape(each.archive.name)}): {', '.join(each.flags)}")
     accepted = sum(1 for g in graded if not g.rejected)
     console.print(f"graded {accepted} of {len(graded)} submission(s) in {seconds:.1f} s")
     return classreport.write(graded, questions, out, seconds, missing)
