@@ -17,6 +17,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +43,7 @@ class Recomputed:
         return cls({}, None, source, f"{type(exc).__name__}: {str(exc)[:200]}")
 
 
+@lru_cache(maxsize=1 << 16)  # tables repeat their values: targets, phases, levels
 def canonical(value: object) -> str:
     """One spelling per value, whatever the CSV reader made of it (64, 64.0, '64')."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -55,6 +55,7 @@ def pack(out: Path, members: Iterable[tuple[str, Path]]) -> None:
     owners and modes, so that the archive says nothing about the student's account."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+    os.fchmod(fd, 0o644)  # mkstemp makes 0600; the archive is for handing in
     os.close(fd)
     try:
         with tarfile.open(tmp, "w:gz", format=tarfile.PAX_FORMAT) as tar:
