@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -167,7 +166,7 @@ def render(graded: Sequence[Graded], questions: Sequence[Question], seconds: flo
                                                              if not g.trusted],
         rejected=[g for g in graded if g.rejected], seconds=seconds, uncovered=uncovered,
         shared=shared_groups(graded),
-        own=[g for g in accepted if g.runtime], generated=now_iso(), isnan=math.isnan)
+        own=[g for g in accepted if g.runtime], generated=now_iso())
 
 
 def write(graded: Sequence[Graded], questions: Sequence[Question], out_dir: Path,

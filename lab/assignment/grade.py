@@ -18,7 +18,7 @@ from lab import ROOT
 from lab.assignment import manifest
 from lab.assignment.answers import ANSWERS_FILE, Answers, parse_answers
 from lab.assignment.archive import LIMITS, Limits, Rejected, sha256_file, unpack
-from lab.assignment.marking import UNGRADABLE, Mark, Scorecards, mark
+from lab.assignment.marking import UNGRADABLE, Analysed, Mark, Scorecards, mark
 from lab.assignment.questions import Question
 from lab.assignment.submit import incomplete
 from lab.errors import LabError
@@ -42,12 +42,8 @@ FLAGS = {
 }
 
 
-class Gradable(Protocol):
+class Gradable(Analysed, Protocol):
     """What grading needs of an experiment (lab.experiments.framework.Experiment has it)."""
-
-    name: str
-
-    def scorecard(self, run: Any) -> list[Any]: ...
 
     def recompute(self, run: Any) -> list[integrity.Recomputed]: ...
 
