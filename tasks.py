@@ -411,7 +411,7 @@ def new_runtime(c, name, language, into=None):
 
     folder = scaffold(name, language, Path(into) if into else RUNTIMES_DIR)
     console.print(f"[bold green]created {folder}[/bold green]; next:")
-    for number, step in enumerate(next_steps(name, language), 1):
+    for number, step in enumerate(next_steps(folder, language), 1):
         console.print(f"  {number}. {step}")
 
 

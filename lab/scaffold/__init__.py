@@ -13,7 +13,7 @@ from pathlib import Path
 
 from lab import RUNTIMES_DIR
 from lab.errors import LabError
-from lab.targets import discover
+from lab.targets import discover, runtime_dirs
 
 TEMPLATES = Path(__file__).parent / "templates"
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -70,13 +70,16 @@ def scaffold(name: str, language: str, runtimes_dir: Path = RUNTIMES_DIR) -> Pat
     return folder
 
 
-def next_steps(name: str, language: str) -> list[str]:
-    model = LANGUAGES[language].model
-    return [
-        f"read runtimes/{name}/README.md and runtimes/SPEC.md (the contract)",
-        f"replace every TODO in runtimes/{name}/runtime.toml",
-        f"see it answer: uv run invoke lab.serve {name}/{model} --backend native "
-        "(then curl the address it prints, /ping)",
-        f"uv run invoke lab.verify --target {name} --backend native   (until it passes; "
-        "then --backend docker)",
-        "uv run invoke lab.all   (measures it beside every other target)"]
+def next_steps(folder: Path, language: str) -> list[str]:
+    name, model = folder.name, LANGUAGES[language].model
+    steps = []
+    if folder.parent.resolve() not in {d.resolve() for d in runtime_dirs()}:
+        steps.append(f"let the lab find it: export LAB_RUNTIMES_PATH={folder.parent.resolve()}")
+    return [*steps,
+            f"read {folder}/README.md and runtimes/SPEC.md (the contract)",
+            f"replace every TODO in {folder}/runtime.toml",
+            f"see it answer: uv run invoke lab.serve {name}/{model} --backend native "
+            "(then curl the address it prints, /ping)",
+            f"uv run invoke lab.verify --target {name} --backend native   (until it passes; "
+            "then --backend docker)",
+            "uv run invoke lab.all   (measures it beside every other target)"]

@@ -79,12 +79,18 @@ def test_the_scaffolder_refuses_what_it_cannot_make(runtimes: Path) -> None:
         scaffold("mine", "python", runtimes)
 
 
-def test_the_task_prints_the_next_steps(runtimes: Path) -> None:
+def test_the_task_prints_the_next_steps(runtimes: Path, tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "invoke", "lab.new-runtime", "mine",
                            "--language", "c", "--into", str(runtimes)], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "lab.verify --target mine" in done.stderr
+    assert "export LAB_RUNTIMES_PATH" not in done.stderr  # it is on the path already
+    elsewhere = subprocess.run([sys.executable, "-m", "invoke", "lab.new-runtime", "other",
+                                "--language", "go", "--into", str(tmp_path / "elsewhere")],
+                               cwd=ROOT, capture_output=True, text=True)
+    unwrapped = "".join(elsewhere.stderr.split())  # rich folds long lines, even in a word
+    assert f"exportLAB_RUNTIMES_PATH={tmp_path / 'elsewhere'}" in unwrapped
     assert (runtimes / "mine" / "server.c").is_file()
     again = subprocess.run([sys.executable, "-m", "invoke", "lab.new-runtime", "mine",
                             "--language", "c", "--into", str(runtimes)], cwd=ROOT,
