@@ -72,18 +72,18 @@ def grade_paths(paths: Sequence[Path], out: Path,
                 experiments: Sequence[Gradable]) -> tuple[Path, Path]:
     questions = load_questions()
     found = archives(paths)
+    planned = [e.name for e in experiments]
     started = time.perf_counter()
     graded = []
     with progress() as bar:
         task = bar.add_task("grading", total=len(found))
         for archive in found:
             bar.update(task, description=f"grading {escape(archive.name)}")
-            graded.append(grade(archive, questions, experiments,
-                                [e.name for e in experiments]))
+            graded.append(grade(archive, questions, experiments, planned))
             bar.advance(task)
     shared_runs(graded)
     seconds = time.perf_counter() - started
-    missing = uncovered(questions, [e.name for e in experiments])
+    missing = uncovered(questions, planned)
     if missing:
         warn(f"assignment/questions.toml has no question about {', '.join(missing)}")
     for each in graded:
