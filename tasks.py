@@ -9,6 +9,7 @@ import functools
 import sys
 
 from invoke import Collection, Exit, task
+from rich.markup import escape
 
 from lab.console import console
 from lab.errors import LabError
@@ -37,7 +38,7 @@ def lab_task(help_: dict[str, str] | None = None, **kwargs):
             try:
                 return fn(c, *args, **kw)
             except LabError as exc:
-                console.print(f"[red]error:[/red] {exc}")
+                console.print(f"[red]error:[/red] {escape(str(exc))}")
                 raise Exit(code=1) from None
             except KeyboardInterrupt:
                 console.print("[yellow]interrupted[/yellow]: everything started was stopped; "
@@ -356,12 +357,74 @@ def bench_loadgen(c, backend="native", server_cpus=None, load_cpus=None):
         raise Exit("the pacer missed a target (see above)", code=1)
 
 
+@lab_task(help_={"run_id": "the run to submit: its id, or 'latest' (the default)",
+                 "answers": "your answers file (default: answers.toml in the lab's folder)",
+                 "out": "the folder the archive goes to (default: submissions/)",
+                 "template": "write the answers template (for --run-id's run) and stop",
+                 "allow_incomplete": "submit a run that did not finish or lacks an "
+                                     "experiment (the grader sees why)"})
+def submit(c, run_id="latest", answers=None, out=None, template=False, allow_incomplete=False):
+    """Pack a run, its report and your answers into one archive to hand in
+    (assignment/README.md); --template writes the answers file to fill in first."""
+    from pathlib import Path
+
+    from lab import ROOT
+    from lab.assignment.course import submit_run, write_template
+    from lab.experiments import registry
+    from lab.pipeline import write_report
+
+    answers_path = Path(answers) if answers else ROOT / "answers.toml"
+    if template:
+        path = write_template(answers_path, run_id, list(registry().values()))
+        console.print(f"[bold green]answers template: {path}[/bold green] (fill it in, then "
+                      "run lab.submit)")
+        return
+    archive = submit_run(run_id, answers_path, Path(out) if out else ROOT / "submissions",
+                         allow_incomplete, list(registry()), write_report)
+    console.print(f"[bold green]submission: {archive}[/bold green]")
+
+
+@lab_task(help_={"paths": "submission archives, folders of them or shell patterns, "
+                          "comma-separated",
+                 "out": "where the class report goes (default: grading/)"})
+def grade(c, paths, out=None):
+    """Grade submissions: verify each archive, recompute its tables from raw records, mark
+    its answers against its own data; write a class report (HTML and CSV)."""
+    from pathlib import Path
+
+    from lab import ROOT
+    from lab.assignment.course import expand, grade_paths
+    from lab.experiments import registry
+
+    html, csv = grade_paths(expand(paths), Path(out) if out else ROOT / "grading",
+                            list(registry().values()))
+    console.print(f"[bold green]class report: {html}[/bold green] (and {csv})")
+
+
+@lab_task(help_={"name": "the new runtime's name (its folder under runtimes/)",
+                 "language": "the skeleton's language: python, c, go or java",
+                 "into": "create it in this folder instead of runtimes/ (then add the folder "
+                         "to LAB_RUNTIMES_PATH)"})
+def new_runtime(c, name, language, into=None):
+    """Scaffold runtimes/NAME/ (runtime.toml, Dockerfile, README, a server answering /ping)
+    and print the next steps."""
+    from pathlib import Path
+
+    from lab import RUNTIMES_DIR
+    from lab.scaffold import next_steps, scaffold
+
+    folder = scaffold(name, language, Path(into) if into else RUNTIMES_DIR)
+    console.print(f"[bold green]created {folder}[/bold green]; next:")
+    for number, step in enumerate(next_steps(folder, language), 1):
+        console.print(f"  {number}. {step}")
+
+
 def _collection() -> Collection:
     from lab.experiments import registry
 
     lab = Collection("lab")
     for each in (targets, experiments, base, build, verify, serve, run, report, compare, all_,
-                 clean, doctor, bench_loadgen):
+                 clean, doctor, bench_loadgen, submit, grade, new_runtime):
         lab.add_task(each)
     for name, each in registry().items():
         lab.add_task(_experiment_task(name, each.title))

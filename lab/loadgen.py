@@ -80,7 +80,10 @@ def run_closed_loop(backend: Backend, url: str, connections: int, duration_s: in
                        detail=(run.stderr or run.stdout)[-2000:])
     if tool == "pacer":
         return from_pacer(parse_pacer_summary(run.stdout), run.stdout), run
-    return from_wrk(parse_wrk(run.stdout, run.stderr), connections, run.stdout), run
+    # The raw record keeps the socket samples (stderr) beside the report: both are needed
+    # to derive the result again (parse_wrk finds each by its marker).
+    raw = run.stdout + "\n" + run.stderr
+    return from_wrk(parse_wrk(run.stdout, run.stderr), connections, raw), run
 
 
 def from_pacer(summary: dict, raw: str) -> ClosedLoopResult:

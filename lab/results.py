@@ -67,6 +67,12 @@ def _umask() -> int:
     return mask
 
 
+def read_raw(path: Path) -> str:
+    """A raw file's text, as Run.save_raw wrote it (a .gz name is gzip-compressed)."""
+    data = path.read_bytes()
+    return (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 

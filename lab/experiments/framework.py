@@ -33,6 +33,7 @@ from lab.results import Run
 from lab.targets import Target
 
 if TYPE_CHECKING:  # analysis of results loads pandas and matplotlib: only when reporting
+    from analysis.integrity import Recomputed
     from analysis.load import RunData
     from analysis.palette import Figure, Style
 
@@ -91,11 +92,11 @@ class Experiment:
 
     Measuring: profiles (quick, standard, full) -> sessions -> measure(ctx, point), which
     adds tidy rows and raw files. Analysing (from the results folder alone): section(),
-    scorecard(), overview(), headline. By default the package's `measure` module (given
-    as `measuring`) has sessions(spec, targets) and measure(ctx, point), and its
-    `analysis` module (named, so matplotlib loads only when a report is made) has
-    section(run, palette, base), and optionally scorecard(run) and overview(run, palette).
-    See EXPERIMENTS.md.
+    scorecard(), overview(), headline, recompute(). By convention the package's modules
+    provide them: `measure` has sessions(spec, targets) and measure(ctx, point);
+    `analysis` (imported only when a report is made) has section(run, palette, base), and
+    optionally scorecard(run) and overview(run, palette); `recompute`, optionally,
+    recompute(run). A class may override any method instead. See EXPERIMENTS.md.
     """
 
     name: ClassVar[str]
@@ -106,12 +107,27 @@ class Experiment:
     flags: ClassVar[Mapping[str, str]] = {}   # flag -> what it means, for the report
     headline: ClassVar[Headline] = Headline(())
     story_rank: ClassVar[int | None] = None  # lowest rank: its overview() leads the report
-    measuring: ClassVar[ModuleType | None] = None   # sessions() and measure()
-    analysis: ClassVar[str] = ""                     # dotted name of the analysis module
 
     # -- measuring ----------------------------------------------------------------
+    def _module(self, part: str) -> ModuleType | None:
+        """The package's module `part` (measure, analysis, recompute), if it has one."""
+        name = f"{type(self).__module__}.{part}"
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                return None
+            raise
+
+    def _needed(self, part: str) -> ModuleType:
+        module = self._module(part)
+        if module is None:
+            raise NotImplementedError(f"experiment {self.name} has no {part} module; add "
+                                      "one to its package, or override the method")
+        return module
+
     def sessions(self, spec: Any, targets: Sequence[Target]) -> list[Session]:
-        return self._measuring().sessions(spec, targets)
+        return self._needed("measure").sessions(spec, targets)
 
     def start(self, backend: Backend, session: Session) -> AbstractContextManager[Server]:
         """What a session runs against; by default the target's server with its knobs."""
@@ -119,32 +135,27 @@ class Experiment:
 
     def measure(self, ctx: Context, point: Point) -> None:
         """Measure one point, adding tidy rows (ctx.row) and raw outputs (ctx.raw)."""
-        self._measuring().measure(ctx, point)
-
-    def _measuring(self) -> ModuleType:
-        if self.measuring is None:
-            raise NotImplementedError(f"{self.name}: give `measuring` or override the method")
-        return self.measuring
+        self._needed("measure").measure(ctx, point)
 
     # -- analysing ----------------------------------------------------------------
-    def _analysis(self) -> ModuleType | None:
-        return importlib.import_module(self.analysis) if self.analysis else None
-
     def section(self, run: RunData, palette: dict[str, Style]) -> Section:
         """Figures, findings and tables of this experiment in a run (which has data)."""
-        module = self._analysis()
-        if module is None:
-            raise NotImplementedError(f"{self.name}: give `analysis` or override section()")
-        return module.section(run, palette, Section(self.name, self.concept))
+        return self._needed("analysis").section(run, palette, Section(self.name, self.concept))
 
     def scorecard(self, run: RunData) -> list[ScoreColumn]:
-        module = self._analysis()
+        module = self._module("analysis")
         return module.scorecard(run) if hasattr(module, "scorecard") else []
 
     def overview(self, run: RunData, palette: dict[str, Style]) -> Figure | None:
         """The one figure that tells this experiment's story at a glance (or None)."""
-        module = self._analysis()
+        module = self._module("analysis")
         return module.overview(run, palette) if hasattr(module, "overview") else None
+
+    def recompute(self, run: RunData) -> list[Recomputed]:
+        """The tidy rows this experiment can derive again from the raw records kept in the
+        run, with the measuring code: lab.grade flags a table that disagrees."""
+        module = self._module("recompute")
+        return module.recompute(run) if module is not None else []
 
 
 @dataclass

@@ -45,8 +45,6 @@ class Blocking(Experiment):
     headline = Headline(("latency_p50", "latency_p90", "latency_p99", "latency_p99_9",
                          "errors"), where={"stream": "ping"})
     story_rank = 1
-    measuring = measuring
-    analysis = "lab.experiments.blocking.analysis"
 
 
 EXPERIMENT = Blocking()

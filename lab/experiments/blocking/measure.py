@@ -29,6 +29,7 @@ PERCENTILES = {"p50": 50, "p90": 90, "p99": 99, "p99_9": 99.9, "max": 100}
 # Pool models pin each keep-alive connection to a worker: give every pacer connection one.
 PACER_CONNECTIONS = 16
 CPU_CONNECTIONS = 2  # of them for the /cpu stream: 2/s of 100 ms rarely needs a second
+UNITS = {"sent": "requests", "errors": "requests", "goodput": "req/s"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,15 @@ def sessions(spec: BlockingSpec, targets: Sequence[Target]) -> list[Session]:
     return found
 
 
+def stream_values(records: list[PacerRecord], duration_s: float) -> dict[str, float]:
+    """One stream's latency percentiles from the intended send time (a failure counts as
+    infinitely slow), requests sent, failures and goodput (2xx/s)."""
+    ok = sum(1 for r in records if r.ok)
+    measured = latency_percentiles(records, tuple(PERCENTILES.values()))
+    return {**{f"latency_{name}": measured[q] for name, q in PERCENTILES.items()},
+            "sent": len(records), "errors": len(records) - ok, "goodput": ok / duration_s}
+
+
 def theory(pings: list[PacerRecord], bursts: list[PacerRecord], cpu_ms: float,
            executors: int | None) -> dict[str, float]:
     """Percentiles (ms) of the wait a fully blocking server would have added to these
@@ -111,15 +121,12 @@ def measure(ctx: Context, point: Point) -> None:
     by_stream = {s.name: [r for r in result.records if r.stream == s.name]
                  for s in spec.streams(phase)}
     for stream, records in by_stream.items():
-        ok = sum(1 for r in records if r.ok)
-        stream_flags = (["errors"] if ok < len(records) else []) + \
-            (["no-responses"] if records and ok == 0 else [])
-        measured = latency_percentiles(records, tuple(PERCENTILES.values()))
-        for name, q in PERCENTILES.items():
-            row(stream, f"latency_{name}", measured[q], "ms", stream_flags)
-        row(stream, "sent", len(records), "requests")
-        row(stream, "errors", len(records) - ok, "requests", stream_flags)
-        row(stream, "goodput", ok / duration, "req/s")
+        values = stream_values(records, duration)
+        stream_flags = (["errors"] if values["errors"] else []) + \
+            (["no-responses"] if records and values["errors"] == len(records) else [])
+        for metric, value in values.items():
+            unit = UNITS.get(metric, "ms")
+            row(stream, metric, value, unit, stream_flags if unit != "req/s" else ())
     executors = ctx.session.target.executors_for(ctx.server_info.get("knobs", {}))
     row("ping", "executors", executors, "executors")
     if phase != "baseline":

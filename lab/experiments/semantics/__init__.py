@@ -51,9 +51,6 @@ class Semantics(Experiment):
     concept = CONCEPT
     headline = Headline(("as_expected",))
 
-    measuring = measuring
-    analysis = "lab.experiments.semantics.analysis"
-
     def start(self, backend, session):
         return nullcontext()  # no server: each point runs a probe program
 

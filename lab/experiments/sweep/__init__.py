@@ -51,8 +51,6 @@ class Sweep(Experiment):
                              "its schedule, so part of that point's latency is the "
                              "generator's"}
     story_rank = 2
-    measuring = measuring
-    analysis = "lab.experiments.sweep.analysis"
 
 
 EXPERIMENT = Sweep()

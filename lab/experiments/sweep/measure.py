@@ -23,7 +23,14 @@ from dataclasses import dataclass
 
 from lab.errors import LabError
 from lab.experiments.framework import Context, Point, Session, interleave
-from lab.loadgen import Stream, latency_percentiles, run_closed_loop, run_pacer
+from lab.loadgen import (
+    ClosedLoopResult,
+    PacerRecord,
+    Stream,
+    latency_percentiles,
+    run_closed_loop,
+    run_pacer,
+)
 from lab.netstat import listen_drops, shares_our_namespace
 from lab.targets import Target
 
@@ -74,7 +81,7 @@ PROFILES = {
                        load_duration_s=0.5, load_repetitions=1),
     "standard": SweepSpec(ping_levels=(1, LOAD_CONNECTIONS, 1024, 4096),
                           sleep_levels=(1024,), duration_s=1, long_duration_s=2,
-                          warmup_s=1, repetitions=2, loads=(0.5, 0.8, 0.95, 1.1),
+                          warmup_s=1, repetitions=2, loads=(0.5, 0.8, 1.0, 1.1),
                           load_duration_s=1.0, load_repetitions=1),
     "full": SweepSpec(ping_levels=(1, 8, LOAD_CONNECTIONS, 256, 1024, 4096, 10000),
                       sleep_levels=(1, 64, 256, 1024, 4096), duration_s=3, long_duration_s=5,
@@ -122,6 +129,42 @@ def _first_closed_ping(session: Session, point: Point) -> bool:
     return next(p for p in session.points if p.as_dict()["endpoint"] == PING) == point
 
 
+# What each kind of point records, derived from the load generator's result alone
+# (recompute.py derives them again from the raw files, with these same functions).
+CLOSED_UNITS = {"goodput_per_s": "req/s", "goodput_window_per_s": "req/s", "ok": "responses",
+                "non_2xx": "responses", "errors": "requests",
+                "connections_never_served": "connections", "setup_s": "s",
+                "setup_resolution_s": "s", "latency_mean": "ms"}
+OPEN_UNITS = {"goodput_per_s": "req/s", "errors": "requests",
+              **{f"latency_{name}": "ms" for name in OPEN_PERCENTILES}}
+
+
+def closed_values(result: ClosedLoopResult, connections: int) -> dict[str, float | None]:
+    """Goodput over the steady window (the whole window where there is none), what was
+    never served, set-up, and the mean latency by Little's law: every connection always
+    has one request in flight, so the mean time from send to answer is served
+    connections / goodput."""
+    steady = result.steady_goodput_per_s
+    goodput = steady if steady is not None else result.goodput_per_s
+    served = connections - result.never_served
+    return {"goodput_per_s": goodput, "goodput_window_per_s": result.goodput_per_s,
+            "ok": result.ok, "non_2xx": result.non_2xx, "errors": result.errors_total,
+            **{f"errors_{kind}": count for kind, count in result.errors.items()},
+            "connections_never_served": result.never_served, "setup_s": result.setup_s,
+            "setup_resolution_s": result.resolution_s,
+            "latency_mean": served / goodput * 1000 if goodput else None}
+
+
+def open_values(records: list[PacerRecord], duration_s: float) -> dict[str, float]:
+    """Goodput (2xx answered within the window), failures, and latency percentiles from the
+    intended send time, a failure counting as infinitely slow."""
+    ok = [r for r in records if r.ok]
+    in_window = sum(1 for r in ok if r.done_ns <= duration_s * 1e9)
+    measured = latency_percentiles(records, tuple(OPEN_PERCENTILES.values()))
+    return {"goodput_per_s": in_window / duration_s, "errors": len(records) - len(ok),
+            **{f"latency_{name}": measured[q] for name, q in OPEN_PERCENTILES.items()}}
+
+
 def measure_closed(ctx: Context, point: Point) -> None:
     spec: SweepSpec = ctx.spec
     endpoint, connections = point.as_dict()["endpoint"], point.as_dict()["connections"]
@@ -141,32 +184,15 @@ def measure_closed(ctx: Context, point: Point) -> None:
     if result.never_served:
         flags.append("starved")
     ctx.info.update(raw=ctx.raw(point, f"{result.tool}.txt", result.raw), tool=result.tool)
-    goodput = result.steady_goodput_per_s
-    steady = goodput if goodput is not None else result.goodput_per_s
-
-    def row(metric: str, value: float | None, unit: str) -> None:
-        ctx.row(point, metric, value, unit, flags)
-
-    row("goodput_per_s", steady, "req/s")
-    row("goodput_window_per_s", result.goodput_per_s, "req/s")
-    row("ok", result.ok, "responses")
-    row("non_2xx", result.non_2xx, "responses")
-    row("errors", result.errors_total, "requests")
-    for kind, count in result.errors.items():
-        row(f"errors_{kind}", count, "requests")
-    row("connections_never_served", result.never_served, "connections")
+    for metric, value in closed_values(result, connections).items():
+        ctx.row(point, metric, value, CLOSED_UNITS.get(metric, "requests"), flags)
     # Connections the kernel dropped because the server's accept queue was full: what
     # explains connections never served by a server that is not a pool.
-    row("listen_drops", None if drops_before is None or drops_after is None
-        else drops_after - drops_before, "connections")
-    row("setup_s", result.setup_s, "s")
-    row("setup_resolution_s", result.resolution_s, "s")
-    # Closed loop: every connection always has one request in flight, so by Little's law
-    # the mean time from send to answer is connections / throughput (served connections).
-    served = connections - result.never_served
-    row("latency_mean", served / steady * 1000 if steady else None, "ms")
-    row("server_cpu_s", server_cpu, "s")
-    row("requests_per_cpu_s", result.ok / server_cpu if server_cpu > 0 else None, "req/CPU-s")
+    drops = None if drops_before is None or drops_after is None else drops_after - drops_before
+    ctx.row(point, "listen_drops", drops, "connections", flags)
+    ctx.row(point, "server_cpu_s", server_cpu, "s", flags)
+    ctx.row(point, "requests_per_cpu_s", result.ok / server_cpu if server_cpu > 0 else None,
+            "req/CPU-s", flags)
 
 
 def peak_goodput(ctx: Context) -> float:
@@ -182,34 +208,23 @@ def peak_goodput(ctx: Context) -> float:
 
 def measure_open(ctx: Context, point: Point) -> None:
     spec: SweepSpec = ctx.spec
-    share = float(point.as_dict()["load"])
     peak = peak_goodput(ctx)
-    rate = share * peak
+    rate = float(point.as_dict()["load"]) * peak
     cpu_before = ctx.server.cpu_seconds()
     result, load = run_pacer(ctx.backend, ctx.url,
                              [Stream("ping", PING, rate, connections=LOAD_CONNECTIONS)],
                              spec.load_duration_s, timeout_s=5, prime=PING)
     server_cpu = ctx.server.cpu_seconds() - cpu_before
-    records = result.records
-    ok = sum(1 for r in records if r.ok)
-    window_ns = spec.load_duration_s * 1e9
-    in_window = sum(1 for r in records if r.ok and r.done_ns <= window_ns)
-    flags = ["errors"] if ok < len(records) else []
+    values = open_values(result.records, spec.load_duration_s)
+    flags = ["errors"] if values["errors"] else []
     if result.p99_dispatch_lag_ms > PACER_LAG_MS:
         flags.append("pacer-behind")
     ctx.info["raw"] = ctx.raw(point, "pacer.csv.gz", load.stdout)
     ctx.info["pacer_summary"] = result.summary
-
-    def row(metric: str, value: float | None, unit: str) -> None:
+    for metric, value, unit in (("peak_per_s", peak, "req/s"), ("offered_per_s", rate, "req/s"),
+                                ("achieved", result.achieved, "ratio")):
         ctx.row(point, metric, value, unit, flags)
-
-    row("peak_per_s", peak, "req/s")
-    row("offered_per_s", rate, "req/s")
-    row("achieved", result.achieved, "ratio")
-    row("goodput_per_s", in_window / spec.load_duration_s, "req/s")  # answered in the window
-    row("errors", len(records) - ok, "requests")
-    measured = latency_percentiles(records, tuple(OPEN_PERCENTILES.values()))
-    for name, q in OPEN_PERCENTILES.items():
-        row(f"latency_{name}", measured[q], "ms")
-    row("p99_dispatch_lag_ms", result.p99_dispatch_lag_ms, "ms")
-    row("server_cpu_s", server_cpu, "s")
+    for metric, value in values.items():
+        ctx.row(point, metric, value, OPEN_UNITS[metric], flags)
+    ctx.row(point, "p99_dispatch_lag_ms", result.p99_dispatch_lag_ms, "ms", flags)
+    ctx.row(point, "server_cpu_s", server_cpu, "s", flags)
