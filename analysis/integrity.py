@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.stats import ROW_INTERVAL_COLUMNS
+
 # Recomputing runs the measuring code on the same text: the same float comes out, so any
 # difference beyond float printing is an edit.
 RELATIVE_TOLERANCE = 1e-9
@@ -133,6 +135,8 @@ def against_points(experiment: str, folder: Path, table: pd.DataFrame,
     points = pd.DataFrame(rows)
     if points.empty and table.empty:
         return []
+    # Intervals are attached on load from the raw requests (analysis.samples), not stored.
+    table = table.drop(columns=[c for c in ROW_INTERVAL_COLUMNS if c in table.columns])
     columns = sorted(set(points.columns) | set(table.columns))
 
     def rows_of(frame: pd.DataFrame) -> Counter[tuple[str, ...]]:

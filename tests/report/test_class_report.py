@@ -19,7 +19,7 @@ from tests.fixtures.make_class import answers_file
 from tests.report.runs import RUNS
 from tests.report.test_report_html import images, open_report
 
-CLASS_RUN = RUNS / "20261130-095611-9272"   # lab.all --profile quick, go and node kept
+CLASS_RUN = RUNS / "20261130-105926-949f"   # lab.all --profile quick, go and node kept
 EXPERIMENTS = list(registry().values())
 WRONG = "blocking-go-inline-p99"
 
@@ -37,7 +37,7 @@ def class_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
             folder = base / "edited" / CLASS_RUN.name
             shutil.copytree(CLASS_RUN, folder)
             table = pd.read_csv(folder / "sweep.csv", keep_default_na=False, dtype=str)
-            table.loc[table["metric"] == "requests_per_s", "value"] = "99999.0"
+            table.loc[table["metric"] == "goodput_per_s", "value"] = "99999.0"
             table.to_csv(folder / "sweep.csv", index=False)
         answers = answers_file(base / f"{student}.toml", student, folder, wrong)
         if student == "builder":  # says go is the runtime it brought (go/* passed the smoke)
@@ -57,7 +57,7 @@ def test_marks_and_flags(class_report: dict) -> None:
     assert honest.trusted and not wrong.flags.get("edited-table")
     assert [q for q, m in wrong.marks.items() if m.status == "wrong"] == [WRONG]
     assert "edited-table" in edited.flags and not edited.trusted
-    assert any("sweep.csv" in p and "requests_per_s" in p for p in edited.flags["edited-table"])
+    assert any("sweep.csv" in p and "goodput_per_s" in p for p in edited.flags["edited-table"])
     assert honest.runtime_conformance == {} and "2 cores" in honest.machine
 
 
