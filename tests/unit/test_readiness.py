@@ -23,22 +23,22 @@ def _points(target: str, variant: bool = False) -> list[tuple]:
 
 
 def test_levels_come_from_facts_and_stop_at_a_limit_which_is_run() -> None:
-    assert STANDARD.idle_levels_for(TARGETS["python/epoll-lt"]) == [0, 100, 1000, 10000]
+    assert STANDARD.idle_levels_for(TARGETS["python/epoll-lt"]) == [0, 1000, 10000]
     # select: runtime.toml max_connections (FD_SETSIZE), the limit itself shows the failure
-    assert STANDARD.idle_levels_for(TARGETS["python/select"]) == [0, 100, 1000, 1024]
+    assert STANDARD.idle_levels_for(TARGETS["python/select"]) == [0, 1000, 1024]
     # pools (pool_knob): the experiment's pool size
-    assert STANDARD.idle_levels_for(TARGETS["python/prefork"]) == [0, 100, STANDARD.pool_size]
+    assert STANDARD.idle_levels_for(TARGETS["python/prefork"]) == [0, STANDARD.pool_size]
     assert spec.knobs_for(TARGETS["python/prefork"], STANDARD) == {"WORKERS": "256"}
     assert spec.knobs_for(TARGETS["go/goroutines"], STANDARD) == {}
 
 
 def test_the_largest_level_comes_last_and_reactors_get_the_large_request() -> None:
     assert _points("python/epoll-lt") == [
-        (("part", "idle"), ("idle", 0)), (("part", "idle"), ("idle", 100)),
-        (("part", "idle"), ("idle", 1000)), (("part", "slow"), ("slow", STANDARD.slow_clients)),
+        (("part", "idle"), ("idle", 0)), (("part", "idle"), ("idle", 1000)),
+        (("part", "slow"), ("slow", STANDARD.slow_clients)),
         (("part", "large"), ("head_bytes", spec.LARGE_HEAD)),
         (("part", "idle"), ("idle", 10000))]
-    assert [p[0][1] for p in _points("go/goroutines")] == ["idle"] * 3 + ["slow", "idle"]
+    assert [p[0][1] for p in _points("go/goroutines")] == ["idle"] * 2 + ["slow", "idle"]
     # a variant (runtime.toml variants.readiness) runs only the parts it is about
     assert [p[0][1] for p in _points("python/epoll-et", variant=True)] == ["slow", "large"]
 

@@ -67,7 +67,9 @@ def measure(ctx: Context, point: Point) -> None:
 
 def _warm_up(ctx: Context) -> None:
     """A short closed loop on /ping, so that a JIT (the JVM's, V8's) has compiled the fast
-    path before the first point measures its CPU."""
+    path before the first point measures its CPU; then wait until the server's descriptors
+    hold still (a prefork server answers /ping while it is still forking its workers), the
+    baseline that _settle() comes back to."""
     spec: ReadinessSpec = ctx.spec
     argv = closed_argv(ctx.backend, f"{ctx.url}/ping", spec.ping_connections, spec.warmup_s,
                        spec.timeout_s)
@@ -75,6 +77,13 @@ def _warm_up(ctx: Context) -> None:
     if run.returncode != 0:
         raise LabError(f"the warm-up exited with status {run.returncode}",
                        detail=(run.stderr or run.stdout)[-2000:])
+    deadline = time.monotonic() + SETTLE_S
+    last = ctx.server.descriptors()
+    while last is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        last, previous = ctx.server.descriptors(), last
+        if last == previous:
+            return
 
 
 def _ping(spec: ReadinessSpec) -> Stream:
