@@ -109,7 +109,8 @@ class Target:
         return {"description": self.description, "kind": self.kind,
                 "readiness": self.readiness, "executors": self.executors,
                 "pool_knob": self.pool_knob, "mechanism": self.mechanism,
-                "max_connections": self.max_connections()}
+                "max_connections": self.max_connections(),
+                "max_connections_reason": self.cap.reason if self.cap else None}
 
     def command_with(self, python: str) -> list[str]:
         """The model's command, with {python} replaced by an interpreter path."""

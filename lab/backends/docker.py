@@ -93,7 +93,8 @@ class DockerServer:
         self.port = port
         self.knobs = knobs
         self.local = local
-        self._init, self._procs = 0, None  # docker-init's pid, the cgroup's process list
+        self._init = 0                      # docker-init's pid
+        self._procs: Path | None = None     # the container's cgroup.procs
         self.cpu_seconds = CpuMeter(container, local)
         self.memory_bytes = MemoryMeter(container, local)
 
@@ -115,9 +116,10 @@ class DockerServer:
         if self._procs is None:
             self._init = self.host_pid()
             self._procs = cgroup_file(self._init, self.container.id, "pids", "cgroup.procs",
-                                      "cgroup.procs") or False
-        if not self._procs:
-            return None
+                                      "cgroup.procs")
+            if self._procs is None:
+                self.local = False  # no cgroup of it here: do not look again
+                return None
         try:
             return [int(p) for p in self._procs.read_text().split() if int(p) != self._init]
         except OSError:  # the container is gone

@@ -82,7 +82,6 @@ def process_group_cpu_seconds(pgid: int) -> float:
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for pid, fields in _process_group(pgid):
-        # After ')': utime(11) stime(12) cutime(13) cstime(14)
         try:
             own = time.clock_gettime_ns(((~pid) << 3) | 2) / 1e9  # the process's CPU clock
         except OSError:  # it has just exited

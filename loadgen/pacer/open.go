@@ -170,8 +170,8 @@ func (e *engine) expire(g int, t int64) {
 	r.Kind, r.Err, r.Done = timeoutErr, "its connection was busy until the deadline", t
 }
 
-// prime opens every connection and has it answered once (its stream's path,
-// or cfg.Prime), before the clock starts, so that dialling and the server's
+// prime opens the streams' connections (the first n) and has each answered
+// once (its stream's path, or cfg.Prime), before the clock starts, so that dialling and the server's
 // accept are not inside the measurement. A connection not answered within
 // cfg.PrimeWait is closed; its first request dials again.
 func (e *engine) prime(cfg config, n int) (primed int, wall time.Duration) {

@@ -17,6 +17,7 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 RUNS = FIXTURES / "runs"
 QUICK_RUN = RUNS / "20261128-042903-4115"      # sweep + blocking, 1 repetition, quick profile
 SWEEP_RUN = RUNS / "20261128-043805-ac8a"      # sweep at 16 and 64 connections, 2 repetitions
+READINESS_RUN = RUNS / "20261130-105057-0f7f"  # readiness, standard profile, docker
 OLD_SCHEMA_RUN = FIXTURES / "old_schema_run" / "20240101-000000-0000"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

@@ -11,6 +11,7 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from analysis.content import label
 from analysis.palette import FAMILIES, Figure, Style, embed, family, setup
+from analysis.plots import minor_ms
 from analysis.stats import fmt
 from lab.experiments.readiness.summary import COUNTERS, size
 
@@ -24,7 +25,11 @@ def _n_axis(ax: plt.Axes, levels: list[int]) -> None:
     first = min((n for n in levels if n > 0), default=100)
     ax.set_xscale("symlog", linthresh=first, linscale=0.6)
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xticks(levels)
+    ticks: list[int] = []
+    for n in sorted(levels):  # a limit next to a level (1,024 by 1,000) would overprint it
+        if not ticks or n >= 1.5 * ticks[-1]:
+            ticks.append(n)
+    ax.set_xticks(ticks)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
     ax.set_xlabel("idle connections (log scale above the first level)")
 
@@ -63,12 +68,13 @@ def idle_figure(wide: pd.DataFrame, primary: set[tuple[str, str]],
             _n_axis(ax, levels)
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _, u=unit: fmt(y, u)))
+            ax.yaxis.set_minor_formatter(FuncFormatter(minor_ms))  # 2s and 5s only
             ax.set_ylabel(ylabel)
             ax.set_title(f"{title}: {'CPU per /ping' if unit == 'us' else '/ping p99'}")
             if failed:
                 ax.axhline(top * 1.6, color="#B71C1C", linewidth=0.6, linestyle=":")
-                ax.text(0.01, 0.98, "x: " + FAILED, transform=ax.transAxes, va="top",
-                        fontsize=7, color="#B71C1C")
+                ax.text(0.99, 0.98, "x: " + FAILED, transform=ax.transAxes, va="top",
+                        ha="right", fontsize=7, color="#B71C1C")
     fig.tight_layout()
     for col in range(len(present)):  # below each column; the saved image takes them in
         axes[0][col].legend(*axes[0][col].get_legend_handles_labels(), loc="upper center",
@@ -110,17 +116,20 @@ def memory_figure(summary: pd.DataFrame, palette: dict[str, Style]) -> Figure | 
         ax.text(v * 1.08, i, size(v), va="center", fontsize=7)
     ax.set_xscale("log")
     ax.set_yticks(y, [label(t) for t in rows["target"]])
+    low, high = rows["memory_per_connection"].min(), rows["memory_per_connection"].max() * 6
+    ax.set_xticks([4**k for k in range(3, 13) if low / 4 <= 4**k <= high])  # 64 B ... 4 MB
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: size(x)))
     ax.set_xlabel("memory per idle connection (log scale)")
     ax.set_title("What one idle connection costs in memory")
-    ax.set_xlim(right=rows["memory_per_connection"].max() * 6)
+    ax.set_xlim(low / 2, high)
     fig.tight_layout()
     values = ", ".join(f"{label(t)} {size(v)}" for t, v in zip(
-        rows["target"], rows["memory_per_connection"], strict=True))
+        rows["target"][::-1], rows["memory_per_connection"][::-1], strict=True))
     return Figure(
         "Memory per idle connection", embed(fig),
         f"Horizontal bar chart, one bar per target ({len(rows)}), length = bytes of memory "
-        f"per idle connection on a log scale, smallest at the top: {values}.",
+        f"per idle connection on a log scale, largest at the top: {values}.",
         "The slope of the server's anonymous resident memory (every process; shared pages "
         "counted once) over the connections held at each level, least squares. Pools "
         "start their workers in advance: their cost is at zero connections (tables).")

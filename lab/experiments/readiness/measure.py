@@ -57,10 +57,14 @@ class PacerRun:
     flags: list[str]
 
 
+def _session(ctx: Context) -> str:
+    return f"{ctx.run.run_id}/{ctx.session.key}"
+
+
 def measure(ctx: Context, point: Point) -> None:
-    if ctx.session.key not in _held:
+    if _session(ctx) not in _held:
         _warm_up(ctx)
-        _held[ctx.session.key] = []
+        _held[_session(ctx)] = []
     part = point.as_dict()["part"]
     {"idle": _idle, "slow": _slow, "large": _large}[part](ctx, point)
 
@@ -93,7 +97,7 @@ def _ping(spec: ReadinessSpec) -> Stream:
 def _idle(ctx: Context, point: Point) -> None:
     spec: ReadinessSpec = ctx.spec
     n = int(point.as_dict()["idle"])
-    held = _held[ctx.session.key]
+    held = _held[_session(ctx)]
     limit = ctx.server.descriptor_limit()
     needed = n + spec.ping_connections + DESCRIPTOR_SLACK
     if limit is not None and needed > limit:

@@ -67,7 +67,7 @@ PROFILES = {
     # Quick: a pool of 32 (and 40 slow clients) starts in a fraction of the time of 256.
     "quick": ReadinessSpec(idle_levels=(0, 100), stream_s=0.3, slow_s=0.3, large_s=0.3,
                            repetitions=1, pool_size=32, slow_clients=40, ping_rate=200.0,
-                           timeout_s=1.0, prime_wait_s=0.5, warmup_s=0.2),
+                           timeout_s=0.5, prime_wait_s=0.3, warmup_s=0.2),
     # Standard, within 4 minutes for 20 targets: three levels (a line over a decade and
     # more; setting up 10,000 connections takes 1-8 s a target, closing 5,000 threads 10 s).
     "standard": ReadinessSpec(idle_levels=(0, 1000, 10000), stream_s=1.0, slow_s=1.0,
