@@ -17,6 +17,7 @@ from analysis.stats import nearest_rank
 from lab.backends import Backend, LoadRun
 from lab.errors import LabError
 from lab.pacer import (  # noqa: F401  (re-exported: what the experiments use)
+    Background,
     PacerRecord,
     PacerResult,
     Stream,

@@ -185,13 +185,14 @@ def create_run(command: list[str] | None = None, **meta: object) -> Run:
 
 
 def open_run(run_id: str, results_dir: Path | None = None) -> Run:
-    """An existing run, its schema checked; 'latest' names the newest."""
+    """An existing run, its schema checked; 'latest' names the newest (run ids begin with
+    their start time, so the greatest id is the run started last)."""
     results_dir = results_dir or RESULTS_DIR
     if run_id == "latest":
-        runs = sorted(p for p in results_dir.glob("*/run.json"))
+        runs = sorted(p.parent for p in results_dir.glob("*/run.json"))
         if not runs:
             raise LabError(f"no runs in {results_dir}", hint="run an experiment first")
-        folder = max(runs, key=lambda p: p.stat().st_mtime).parent
+        folder = runs[-1]
     else:
         folder = results_dir / run_id
     if not (folder / "run.json").exists():

@@ -33,6 +33,7 @@ class Knob:
     name: str
     description: str
     default: str
+    switch: bool = False   # 0 or 1, off by default (a teaching aid), not an integer >= 1
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ class Target:
         return {"description": self.description, "kind": self.kind,
                 "readiness": self.readiness, "executors": self.executors,
                 "pool_knob": self.pool_knob, "mechanism": self.mechanism,
-                "max_connections": self.max_connections()}
+                "max_connections": self.max_connections(),
+                "max_connections_reason": self.cap.reason if self.cap else None}
 
     def command_with(self, python: str) -> list[str]:
         """The model's command, with {python} replaced by an interpreter path."""
@@ -210,7 +212,7 @@ def load_runtime(toml_path: Path) -> tuple[Runtime, list[Target]]:
         raise LabError(f"{where} is not valid TOML: {exc}") from None
     knobs = {
         name: Knob(name, _need(k, "description", str, f"{where} [knobs.{name}]"),
-                   str(k.get("default", "")))
+                   str(k.get("default", "")), k.get("switch") is True)
         for name, k in data.get("knobs", {}).items()
     }
     runtime = Runtime(

@@ -159,12 +159,16 @@ type openSummary struct {
 	Interrupted bool            `json:"interrupted"`
 	DispatchLag lags            `json:"dispatch_lag_ns"` // over every stream
 	Streams     []streamSummary `json:"streams"`
+	Nofile      uint64          `json:"nofile"`         // the pacer's descriptor limit
+	Idle        *idleStats      `json:"idle,omitempty"` // -idle: the idle connections
+	Slow        *slowStats      `json:"slow,omitempty"` // -slow: the slowloris clients
 }
 
 func summarizeOpen(cfg config, res *openResult, interrupted bool) openSummary {
 	s := openSummary{Mode: "open", Seed: cfg.Seed, StartUnixNs: res.Start.UnixNano(), DurationNs: int64(cfg.Duration),
 		TimeoutNs: int64(cfg.Timeout), WallNs: int64(res.Wall), URL: cfg.URL, Primed: res.Primed,
-		PrimeNs: int64(res.PrimeWall), Interrupted: interrupted}
+		PrimeNs: int64(res.PrimeWall), Interrupted: interrupted, Nofile: nofile(), Idle: res.Idle,
+		Slow: res.Slow}
 	var allLags []int64
 	for i, st := range cfg.Streams {
 		ss := streamSummary{Name: st.Name, Path: st.Path, RatePerS: st.Rate, PhaseNs: int64(st.Phase),

@@ -32,6 +32,21 @@ type config struct {
 	Allowance   time.Duration // closed: the steady window starts at the latest here (default duration/4)
 	Records     bool          // keep per-request records (closed mode keeps none otherwise)
 	Seed        uint64        // open: the seed of Poisson streams' arrival times
+	// open loop, background connections (background.go)
+	Idle         int            // idle connections: answered once, then silent
+	IdleWait     time.Duration  // how long setting them up may take
+	Slow         int            // slowloris clients: a request head one byte at a time
+	SlowInterval time.Duration  // between two bytes of a slow client
+	Pad          map[string]int // stream name -> size its request heads are padded to
+}
+
+// streamConns is the number of connections of all streams.
+func (c config) streamConns() int {
+	n := 0
+	for i := range c.Streams {
+		n += c.connectionsOf(i)
+	}
+	return n
 }
 
 // connections of stream i, after the default is applied.

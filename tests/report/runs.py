@@ -18,6 +18,7 @@ RUNS = FIXTURES / "runs"
 QUICK_RUN = RUNS / "20261130-103127-ece8"      # lab.all --profile quick: every experiment
 SWEEP_RUN = RUNS / "20261130-103213-331c"      # the sweep's standard profile, 2 repetitions
 V1_RUN = FIXTURES / "v1_run" / "20261128-043805-ac8a"   # a run of results schema 1
+READINESS_RUN = RUNS / "20261130-105057-0f7f"  # readiness, standard profile, docker
 OLD_SCHEMA_RUN = FIXTURES / "old_schema_run" / "20240101-000000-0000"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
