@@ -159,7 +159,8 @@ def governors(cpus: Sequence[int]) -> dict[str, str]:
 
 def virtualisation() -> str:
     if shutil.which("systemd-detect-virt"):
-        found = subprocess.run(["systemd-detect-virt"], capture_output=True, text=True)
+        found = subprocess.run(["systemd-detect-virt"], stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True)
         return found.stdout.strip() or "none"
     flags = _read(Path("/proc/cpuinfo")) or ""
     return "a hypervisor (cpuinfo flag)" if " hypervisor" in flags else "unknown"

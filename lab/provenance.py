@@ -18,7 +18,8 @@ UNKNOWN = "not recorded (a run of results schema 1)"
 
 
 def _git(*args: str) -> bytes | None:
-    found = subprocess.run(["git", *args], cwd=ROOT, capture_output=True)
+    found = subprocess.run(["git", *args], cwd=ROOT, stdin=subprocess.DEVNULL,
+                           capture_output=True)
     return found.stdout if found.returncode == 0 else None
 
 

@@ -197,8 +197,10 @@ class NativeBackend:
         if shutil.which(argv[0]) is None and not (cwd / argv[0]).exists():
             raise BuildError(f"{what}: '{argv[0]}' is not installed",
                              hint=f"install the {what} toolchain, or use --backend docker")
+        # stdin closed: cargo asks `rustc -` for target facts, and rustc reads its source
+        # from an inherited stdin (a CI runner's pipe made it compile stray text)
         result = subprocess.run(argv, cwd=cwd, env={**os.environ, **env},
-                                capture_output=True, text=True)
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if result.returncode != 0:
             output = (result.stdout + result.stderr).strip().splitlines()
             raise BuildError(f"{what}: `{' '.join(argv)}` failed (exit {result.returncode})",
@@ -318,7 +320,8 @@ class NativeBackend:
 
 def _run_toolchain(runtime: Runtime) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable if p == PYTHON_PLACEHOLDER else p for p in runtime.toolchain]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=runtime.folder)
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=30, cwd=runtime.folder)
 
 
 def toolchain_problem(runtime: Runtime) -> str | None:
