@@ -1,0 +1,66 @@
+"""The parallel experiment's part of the report: the speed-up figure, findings, tables and
+two scorecard columns (the language's own code inline, and /hash offloaded)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.content import ScoreCell, ScoreColumn, Section
+from analysis.load import RunData
+from analysis.palette import Style
+from lab.experiments.parallel import figures, findings, tables
+from lab.experiments.parallel.expected import FLAT, PARTLY, SCALES, VERDICT_RULE
+from lab.experiments.parallel.measure import MAX_GENERATOR_SHARE
+from lab.experiments.parallel.speedups import generator_shares, mode, speedup_frame
+
+LEVEL = {SCALES: "good", PARTLY: "mixed", FLAT: "bad"}
+# (endpoint, offload wanted): where the target has no pool for it, its inline point.
+COLUMNS = (("/work", 0), ("/hash", 1))
+
+
+def section(run: RunData, palette: dict[str, Style], base: Section) -> Section:
+    speedups = speedup_frame(run)
+    mechanisms = {t: str(run.fact(t, "mechanism", "")) for t in run.target_names}
+    base.findings = findings.parallel_findings(speedups, generator_shares(run), mechanisms)
+    fig = figures.speedup_figure(speedups)
+    if fig:
+        base.figures.append(fig)
+    if not speedups.empty:
+        base.tables += [tables.speedup_table(speedups), tables.knob_table(speedups)]
+    base.method += [
+        f"Verdicts: {VERDICT_RULE}.",
+        "Goodput: 2xx responses per second from the closed loop's per-request records, by "
+        "Little's law (connections / mean time between consecutive responses on a "
+        "connection), so that responses returned in batches or cut by the window's edges "
+        "do not bias it.",
+        "Predicted: the threads able to compute the request at once on k CPUs and on 1 "
+        "(runtime.toml executors and offload_pools, with the knobs from /info), each "
+        "given a CPU; it knows nothing of locks inside a runtime.",
+        f"Points where the load generator used over {MAX_GENERATOR_SHARE:.0%} of a CPU it "
+        "shared with the server are left out of the speed-ups."]
+    return base
+
+
+def scorecard(run: RunData) -> list[ScoreColumn]:
+    speedups = speedup_frame(run)
+    if speedups.empty:
+        return []
+    k = int(speedups["k"].max())
+    at = speedups[speedups["k"] == k]
+    legend = {"good": f"{SCALES} ({VERDICT_RULE})", "mixed": f"scales {PARTLY}",
+              "bad": f"{FLAT}: about one CPU's worth", "none": "not measured"}
+    columns = []
+    for endpoint, offload in COLUMNS:
+        column = ScoreColumn("parallel", f"{endpoint} {mode(offload)}, {k} CPUs", legend)
+        for target, rows in at[at["endpoint"] == endpoint].groupby("target", sort=True):
+            rows = rows[rows["variant"] == sorted(rows["variant"])[0]]
+            chosen = rows[rows["offload"] == offload]
+            row = (chosen if not chosen.empty else rows).iloc[0]
+            value = row["speedup"]
+            column.cells[str(target)] = ScoreCell(
+                "n/a" if pd.isna(value) else f"{value:.2f}x",
+                LEVEL.get(row["verdict"], "none"), "" if pd.isna(value) else float(value),
+                f"{row['endpoint']} {mode(row['offload'])}: goodput 1 -> {k} CPUs "
+                f"x{value:.2f} (ideal {k}); {row['verdict']}")
+        columns.append(column)
+    return columns

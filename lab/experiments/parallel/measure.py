@@ -1,0 +1,169 @@
+"""Parallel measurement: CPU-bound goodput of every target on 1, 2, ... CPUs.
+
+One session per target and CPU level (lab.cpus.cpu_levels: the server restarted on each
+set, so that knobs derived from the affinity mask follow it). Its points are /work and
+/hash, inline and with offload=1 where the target has an offload pool for the endpoint
+(runtime.toml offload_pools; elsewhere offload=1 changes nothing, SPEC section 6), each a
+closed loop of the pacer at `connections` connections, at least 4x the most CPUs.
+
+Request sizes are calibrated per target (lab.workload) so that one request takes about
+request_ms; goodput is taken from the per-request records (cycle_goodput), because with
+requests of tens of ms a window holds few responses, which a thread-per-request server
+returns in batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lab.cpus import CpuLevel, CpuSets, cpu_levels
+from lab.experiments.framework import Context, Point, Session, interleave
+from lab.loadgen import PacerRecord, run_closed_loop
+from lab.targets import Target
+from lab.workload import SIZED, calibrate, fastest_ms, wait_idle
+
+# A generator sharing a core with the server may take at most this share of that core:
+# above it, the server's last CPU was not really its own and the point is refused.
+MAX_GENERATOR_SHARE = 0.10
+CONNECTIONS_PER_CPU = 4
+INLINE, OFFLOAD = "inline", "offload"
+
+
+@dataclass(frozen=True)
+class ParallelSpec:
+    plan: tuple[tuple[str, tuple[str, ...]], ...]   # endpoint -> modes (inline, offload)
+    request_ms: float       # one request's length on an idle server (sizes are calibrated)
+    window_s: float         # each closed loop
+    repetitions: int
+    max_cpus: int | None = None   # None: 1, 2, 4, ... up to what the machine gives
+
+    def levels(self, cpus: CpuSets) -> list[CpuLevel]:
+        return cpu_levels(cpus, self.max_cpus)
+
+
+FULL_PLAN = (("/work", (INLINE, OFFLOAD)), ("/hash", (INLINE, OFFLOAD)))
+PROFILES = {
+    # /work inline alone: who runs the language's own code in parallel (the first look).
+    "quick": ParallelSpec(plan=(("/work", (INLINE,)),), request_ms=5, window_s=0.3,
+                          repetitions=1, max_cpus=2),
+    "standard": ParallelSpec(plan=FULL_PLAN, request_ms=20, window_s=0.8, repetitions=1),
+    "full": ParallelSpec(plan=FULL_PLAN, request_ms=30, window_s=3, repetitions=3),
+}
+
+
+def points_for(spec: ParallelSpec, target: Target) -> list[Point]:
+    """offload=1 only where the target has a pool for the endpoint; elsewhere it is the
+    inline point (measured once)."""
+    found: list[Point] = []
+    for endpoint, modes in spec.plan:
+        for mode in modes:
+            point = Point.of(endpoint=endpoint,
+                             offload=int(mode == OFFLOAD and endpoint in target.offload_pools))
+            if point not in found:
+                found.append(point)
+    return found
+
+
+def knobs_for(target: Target, connections: int) -> dict[str, str]:
+    """Pools serve one connection per worker: one worker per connection."""
+    return {target.pool_knob: str(connections)} if target.pool_knob else {}
+
+
+def connections_for(spec: ParallelSpec, cpus: CpuSets) -> int:
+    return CONNECTIONS_PER_CPU * max(level.count for level in spec.levels(cpus))
+
+
+def sessions(spec: ParallelSpec, targets: Sequence[Target], cpus: CpuSets) -> list[Session]:
+    levels = spec.levels(cpus)
+    connections = connections_for(spec, cpus)
+    found = []
+    for rep, target in interleave(targets, spec.repetitions):
+        for level in levels:
+            found.append(Session.of(target, knobs_for(target, connections), rep,
+                                    points_for(spec, target), cpus=level.cpus))
+    return found
+
+
+# Calibrated sizes, per run, target and endpoint: every CPU level of a target in a run
+# gets the same requests (a resumed run calibrates again; speed-ups compare work rates).
+_sizes: dict[tuple[str, str, str], int] = {}
+
+
+def size_for(ctx: Context, endpoint: str) -> int:
+    key = (ctx.run.run_id, ctx.session.target.name, endpoint)
+    if key not in _sizes:
+        _sizes[key] = calibrate(ctx.server, endpoint, ctx.spec.request_ms)
+    return _sizes[key]
+
+
+def cycle_goodput(records: Sequence[PacerRecord]) -> float | None:
+    """2xx responses per second from a closed loop's records, by Little's law: each of N
+    connections always has one request in the system, so goodput = N / (mean time between
+    consecutive responses on a connection). Batches (a thread per request finishing
+    together) and the window's edges do not bias it. None: no connection had two responses.
+    """
+    by_connection: dict[int, list[int]] = {}
+    for record in records:
+        if record.ok:
+            by_connection.setdefault(record.connection, []).append(record.done_ns)
+    cycles = span_ns = connections = 0
+    for done in by_connection.values():
+        if len(done) >= 2:
+            connections += 1
+            cycles += len(done) - 1
+            span_ns += max(done) - min(done)
+    if not cycles or span_ns <= 0:
+        return None
+    return connections * cycles / (span_ns / 1e9)
+
+
+def measure(ctx: Context, point: Point) -> None:
+    spec: ParallelSpec = ctx.spec
+    params = point.as_dict()
+    endpoint, offload = str(params["endpoint"]), bool(params["offload"])
+    session = ctx.session
+    cpus = session.cpus or ctx.backend.cpus.server
+    shared = len(set(cpus) & set(ctx.backend.cpus.load))
+    connections = connections_for(spec, ctx.backend.cpus)
+    size = size_for(ctx, endpoint)
+    path = SIZED[endpoint].path(size, offload)
+    single_ms = fastest_ms(ctx.server, path)   # also warms up this path (JIT, pools)
+    cpu_before = ctx.server.cpu_seconds()
+    result, load = run_closed_loop(ctx.backend, ctx.url + path, connections, spec.window_s,
+                                   tool="pacer", records=True)
+    server_cpu = ctx.server.cpu_seconds() - cpu_before
+    drained_s = wait_idle(ctx.server)
+    generator_share = load.cpu_seconds / spec.window_s
+    goodput = cycle_goodput(result.records)
+    flags = [] if goodput is not None else ["few-responses"]
+    if goodput is None and result.ok:
+        goodput = result.goodput_per_s
+    if shared and generator_share > MAX_GENERATOR_SHARE:
+        flags.append("generator-heavy")
+    if result.errors_total or result.non_2xx:
+        flags.append("errors")
+    if not result.ok:
+        flags.append("no-responses")
+    ctx.info["raw"] = ctx.raw(point, "closed.csv", load.stdout)
+    ctx.info["pacer_summary"] = load.stderr.strip().splitlines()[-1:]
+    extra = {"cpus": len(cpus), "shared_cpus": shared, "connections": connections}
+
+    def row(metric: str, value: float | None, unit: str) -> None:
+        ctx.row(point, metric, value, unit, flags, **extra)
+
+    row("goodput_per_s", goodput, "req/s")
+    row("work_per_s", goodput * size if goodput is not None else None, f"{SIZED[endpoint].param}/s")
+    row("ok", result.ok, "requests")
+    row("errors", result.errors_total + result.non_2xx, "requests")
+    row("never_served", result.never_served, "connections")
+    row("size", size, SIZED[endpoint].param)
+    row("single_ms", single_ms, "ms")
+    row("server_cpu_s", server_cpu, "s")
+    row("server_cpus_busy", server_cpu / result.duration_s, "CPUs")
+    row("cpu_per_request_ms", server_cpu * 1000 / result.ok if result.ok else None, "ms")
+    row("load_cpu_s", load.cpu_seconds, "s")
+    row("generator_share", generator_share, "ratio")
+    row("drain_s", drained_s, "s")
+    for knob, value in sorted((ctx.server_info.get("knobs") or {}).items()):
+        row(f"knob_{knob}", value, "")

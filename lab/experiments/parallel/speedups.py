@@ -1,0 +1,85 @@
+"""The parallel experiment's numbers, one row per target, endpoint, mode and CPU level k > 1:
+goodput on 1 and on k CPUs, the speed-up (the ratio of work done per second, so that a
+resumed run whose calibration chose other sizes still compares like with like), what the
+target's facts predicted, and what the server and the generator used."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.load import RunData
+from analysis.stats import aggregate
+from lab.experiments.parallel.expected import capacity, expected_speedup, verdict
+
+REFUSED = "generator-heavy"
+KEYS = ["target", "variant", "endpoint", "offload"]
+FACTS = ("executors", "kind", "offload_pools", "mechanism")
+
+
+def facts(run: RunData, target: str) -> dict[str, object]:
+    return {name: run.fact(target, name) for name in FACTS}
+
+
+def _medians(rows: pd.DataFrame) -> dict[str, float]:
+    return {str(m): float(v) for m, v in zip(rows["metric"], rows["median"], strict=True)
+            if not pd.isna(v)}
+
+
+def _knobs(medians: dict[str, float]) -> dict[str, int]:
+    return {m.removeprefix("knob_"): int(v) for m, v in medians.items() if m.startswith("knob_")}
+
+
+def speedup_frame(run: RunData) -> pd.DataFrame:
+    frame = run.table("parallel")
+    if frame.empty or "cpus" not in frame.columns:
+        return pd.DataFrame()
+    refused = frame["flags"].astype(str).str.contains(REFUSED, regex=False)
+    agg = aggregate(frame[~refused])
+    refused_points = frame[refused & (frame["metric"] == "goodput_per_s")]
+    rows = []
+    for key, group in agg.groupby(KEYS, sort=True):
+        target, variant, endpoint, offload = key
+        levels = {int(k): _medians(g) for k, g in group.groupby("cpus")}
+        base = levels.get(1)
+        connections = int(group["connections"].max())
+        for k, at in sorted(levels.items()):
+            if k == 1:
+                continue
+            known = facts(run, str(target))
+            cap_1 = capacity(known, _knobs(base or {}), str(endpoint), bool(offload),
+                             connections)
+            cap_k = capacity(known, _knobs(at), str(endpoint), bool(offload), connections)
+            ratio = None
+            if base and base.get("work_per_s") and at.get("work_per_s") is not None:
+                ratio = at["work_per_s"] / base["work_per_s"]
+            predicted = expected_speedup(cap_1, cap_k, k)
+            mine = refused_points[(refused_points["target"] == target)
+                                  & (refused_points["endpoint"] == endpoint)
+                                  & (refused_points["offload"] == offload)
+                                  & (refused_points["cpus"] == k)]
+            rows.append({
+                "target": target, "variant": variant, "endpoint": endpoint,
+                "offload": int(offload), "k": k, "connections": connections,
+                "size": at.get("size"), "single_ms": (base or {}).get("single_ms"),
+                "goodput_1": (base or {}).get("goodput_per_s"),
+                "goodput_k": at.get("goodput_per_s"), "speedup": ratio,
+                "verdict": verdict(ratio, k), "capacity_1": cap_1, "capacity_k": cap_k,
+                "expected": predicted, "expected_verdict": verdict(predicted, k),
+                "busy_1": (base or {}).get("server_cpus_busy"),
+                "busy_k": at.get("server_cpus_busy"),
+                "generator_share_k": at.get("generator_share"),
+                "refused": len(mine), "knobs_1": _knobs(base or {}), "knobs_k": _knobs(at),
+                "n": int(group["n"].min())})
+    return pd.DataFrame(rows)
+
+
+def mode(offload: int) -> str:
+    return "offload=1" if offload else "inline"
+
+
+def generator_shares(run: RunData) -> pd.DataFrame:
+    """The generator's share of a core at every point where it shared one with the server."""
+    frame = run.table("parallel")
+    if frame.empty or "shared_cpus" not in frame.columns:
+        return pd.DataFrame()
+    return frame[(frame["metric"] == "generator_share") & (frame["shared_cpus"] > 0)]
