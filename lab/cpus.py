@@ -69,6 +69,11 @@ def server_cpu_list(sets: CpuSets, cpus: Sequence[int] | None,
     return format_cpu_list(chosen)
 
 
+# Where a server borrows the load generator's CPU (CpuLevel.shared), the most of that CPU
+# the generator may use before the point is refused: the server's last CPU was not its own.
+SHARED_CPU_GENERATOR_LIMIT = 0.10
+
+
 @dataclass(frozen=True)
 class CpuLevel:
     """A server CPU set of `count` CPUs; `shared` of them are also the load generator's."""

@@ -26,7 +26,7 @@ def test_lab_all_quick_builds_verifies_measures_and_reports(docker_backend, tmp_
     meta = json.loads((folder / "run.json").read_text())
     assert meta["status"] == "complete" and meta["backend"]["backend"] == "docker"
     assert sorted(meta["targets"]) == sorted(TARGETS)
-    for experiment in ("sweep", "blocking"):
+    for experiment in ("sweep", "blocking", "parallel", "threadpool"):
         lines = (folder / f"{experiment}.csv").read_text().splitlines()
         assert all(any(t in line for line in lines) for t in TARGETS), experiment
 
@@ -34,5 +34,9 @@ def test_lab_all_quick_builds_verifies_measures_and_reports(docker_backend, tmp_
     assert f"report: {report}" in done.stderr.replace("\n", "")
     html = report.read_text()
     assert all(t in html for t in TARGETS)
+    # every experiment's section, and the scorecard columns of parallel and threadpool
+    for text in ("Concurrency is not parallelism", "The hidden pool under an async runtime",
+                 "/work inline, 2 CPUs", "burst vs fair share"):
+        assert text in html, text
     assert (tmp_path / "reports" / "latest").resolve() == report.parent
     assert Path(report).stat().st_size > 50_000  # figures are embedded

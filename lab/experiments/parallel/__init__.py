@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from analysis.content import Concept, Headline, ScoreColumn, Section
-from lab.cpus import CpuSets
+from lab.cpus import SHARED_CPU_GENERATOR_LIMIT, CpuSets
 from lab.experiments.framework import Context, Experiment, Point, Session
 from lab.experiments.parallel import measure as measuring
 from lab.targets import Target
@@ -45,9 +45,13 @@ class Parallel(Experiment):
     profiles = measuring.PROFILES
     concept = CONCEPT
     flags = {"generator-heavy": (
-        f"the load generator took over {measuring.MAX_GENERATOR_SHARE:.0%} of the core it "
+        f"the load generator took over {SHARED_CPU_GENERATOR_LIMIT:.0%} of the core it "
         "shared with the server, so the server's last CPU was not its own: the point is "
         "left out of the speed-ups"),
+        "cpu-starved": (
+            f"on one CPU the server got under {measuring.MIN_BUSY_ALONE:.0%} of it, though "
+            "CPU-bound requests kept it busy: other processes ran there, so this target's "
+            "speed-ups are inflated and are marked disturbed"),
         "few-responses": (
             "no connection got two responses within the window, so goodput is the window's "
             "2xx count over its length, which the responses in flight at its end bias low")}

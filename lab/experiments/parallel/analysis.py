@@ -8,9 +8,9 @@ import pandas as pd
 from analysis.content import ScoreCell, ScoreColumn, Section
 from analysis.load import RunData
 from analysis.palette import Style
+from lab.cpus import SHARED_CPU_GENERATOR_LIMIT
 from lab.experiments.parallel import figures, findings, tables
 from lab.experiments.parallel.expected import FLAT, PARTLY, SCALES, VERDICT_RULE
-from lab.experiments.parallel.measure import MAX_GENERATOR_SHARE
 from lab.experiments.parallel.speedups import generator_shares, mode, speedup_frame
 
 LEVEL = {SCALES: "good", PARTLY: "mixed", FLAT: "bad"}
@@ -36,7 +36,7 @@ def section(run: RunData, palette: dict[str, Style], base: Section) -> Section:
         "Predicted: the threads able to compute the request at once on k CPUs and on 1 "
         "(runtime.toml executors and offload_pools, with the knobs from /info), each "
         "given a CPU; it knows nothing of locks inside a runtime.",
-        f"Points where the load generator used over {MAX_GENERATOR_SHARE:.0%} of a CPU it "
+        f"Points where the load generator used over {SHARED_CPU_GENERATOR_LIMIT:.0%} of a CPU it "
         "shared with the server are left out of the speed-ups."]
     return base
 
@@ -48,7 +48,9 @@ def scorecard(run: RunData) -> list[ScoreColumn]:
     k = int(speedups["k"].max())
     at = speedups[speedups["k"] == k]
     legend = {"good": f"{SCALES} ({VERDICT_RULE})", "mixed": f"scales {PARTLY}",
-              "bad": f"{FLAT}: about one CPU's worth", "none": "not measured"}
+              "bad": f"{FLAT}: about one CPU's worth",
+              "info": "disturbed (?): other processes shared its one CPU; not judged",
+              "none": "not measured"}
     columns = []
     for endpoint, offload in COLUMNS:
         column = ScoreColumn("parallel", f"{endpoint} {mode(offload)}, {k} CPUs", legend)
@@ -57,10 +59,14 @@ def scorecard(run: RunData) -> list[ScoreColumn]:
             chosen = rows[rows["offload"] == offload]
             row = (chosen if not chosen.empty else rows).iloc[0]
             value = row["speedup"]
+            text = "n/a" if pd.isna(value) else f"{value:.2f}x"
             column.cells[str(target)] = ScoreCell(
-                "n/a" if pd.isna(value) else f"{value:.2f}x",
-                LEVEL.get(row["verdict"], "none"), "" if pd.isna(value) else float(value),
+                text + (" ?" if row["disturbed"] else ""),
+                "info" if row["disturbed"] else LEVEL.get(row["verdict"], "none"),
+                "" if pd.isna(value) else float(value),
                 f"{row['endpoint']} {mode(row['offload'])}: goodput 1 -> {k} CPUs "
-                f"x{value:.2f} (ideal {k}); {row['verdict']}")
+                f"x{value:.2f} (ideal {k}); {row['verdict']}" + (
+                    "; disturbed: other processes shared its one CPU" if row["disturbed"]
+                    else ""))
         columns.append(column)
     return columns

@@ -6,8 +6,8 @@ import pandas as pd
 
 from analysis.content import Finding, label
 from analysis.stats import fmt
-from lab.experiments.parallel.expected import FLAT, SCALES
-from lab.experiments.parallel.measure import MAX_GENERATOR_SHARE
+from lab.cpus import SHARED_CPU_GENERATOR_LIMIT
+from lab.experiments.parallel.expected import FLAT, SCALES, SCALES_SHARE
 from lab.experiments.parallel.speedups import mode
 
 # A server that kept fewer CPUs than this busy on k CPUs ran its work on about one.
@@ -39,10 +39,14 @@ def _summary(speedups: pd.DataFrame) -> Finding:
     at = speedups[speedups["k"] == k]
     parts = []
     for (endpoint, offload), rows in at.groupby(["endpoint", "offload"], sort=True):
-        scaled = sorted(rows.loc[rows["verdict"] == SCALES, "target"])
-        flat = sorted(rows.loc[rows["verdict"] == FLAT, "target"])
-        parts.append(f"{endpoint} {mode(offload)}: {len(scaled)} of {len(rows)} target(s) "
-                     f"scaled, {len(flat)} did not ({', '.join(flat) or 'none'})")
+        judged = rows[~rows["disturbed"]]
+        scaled = sorted(judged.loc[judged["verdict"] == SCALES, "target"])
+        flat = sorted(judged.loc[judged["verdict"] == FLAT, "target"])
+        part = (f"{endpoint} {mode(offload)}: {len(scaled)} of {len(judged)} target(s) "
+                f"scaled, {len(flat)} did not ({', '.join(flat) or 'none'})")
+        if len(judged) < len(rows):
+            part += f", {len(rows) - len(judged)} disturbed (not judged)"
+        parts.append(part)
     return Finding("parallel", f"From 1 to {k} CPUs: " + "; ".join(parts) + ".", headline=True,
                    values={"k": k})
 
@@ -54,6 +58,13 @@ def _target_finding(target: str, variant: str, k: int, rows: pd.DataFrame,
     for verdict_, group in rows.groupby("verdict", sort=False):
         groups.append(f"{', '.join(_part(r) for _, r in group.iterrows())}: {verdict_}")
     text = f"{label(target, variant)}, 1 -> {k} CPUs (ideal {k}x): " + "; ".join(groups) + "."
+    disturbed = rows[rows["disturbed"]]
+    if not disturbed.empty:
+        text += (" Disturbed: on 1 CPU its server got only " + ", ".join(
+            f"{fmt(r['busy_1'], 'ratio')} ({r['endpoint']} {mode(r['offload'])})"
+            for _, r in disturbed.iterrows()) + " of it, so other processes shared that CPU "
+            "and those speed-ups are inflated.")
+    rows = rows[~rows["disturbed"]]
     agree = rows[rows["verdict"] == rows["expected_verdict"]]
     differ = rows[(rows["verdict"] != rows["expected_verdict"])
                   & (rows["expected_verdict"] != "n/a") & (rows["verdict"] != "n/a")]
@@ -78,7 +89,9 @@ def _why(row: pd.Series, rows: pd.DataFrame) -> str:
     if row["expected_verdict"] == SCALES and busy is not None and busy < ONE_CPU_BUSY:
         said += (f": its server kept only {fmt(busy, 'ratio')} of {row['k']} CPUs busy, so "
                  "something let one thread compute at a time")
-        hashes = rows[(rows["endpoint"] == "/hash") & (rows["verdict"] == SCALES)]
+        # The same server kept k CPUs busy with PBKDF2 but one with the language's own code.
+        hashes = rows[(rows["endpoint"] == "/hash") & (rows["verdict"] == SCALES)
+                      & (rows["busy_k"] >= 1 + SCALES_SHARE * (row["k"] - 1))]
         if row["endpoint"] == "/work" and not hashes.empty:
             said += (", and since /hash scaled, it is a lock that the language's own code "
                      "holds and PBKDF2 releases: a global interpreter lock")
@@ -110,11 +123,11 @@ def _generator(shares: pd.DataFrame) -> list[Finding]:
     if shares.empty:
         return []
     values = shares["value"].dropna()
-    refused = int((values > MAX_GENERATOR_SHARE).sum())
+    refused = int((values > SHARED_CPU_GENERATOR_LIMIT).sum())
     return [Finding("parallel", (
         f"Where the server shared a CPU with the load generator ({len(values)} point(s)), "
         f"the generator used at most {values.max():.1%} of that CPU (median "
-        f"{values.median():.1%}; limit {MAX_GENERATOR_SHARE:.0%}); {refused} point(s) were "
+        f"{values.median():.1%}; limit {SHARED_CPU_GENERATOR_LIMIT:.0%}); {refused} point(s) were "
         "over the limit and left out of the speed-ups."),
         "flag" if refused else "result",
         values={"max": values.max(), "median": values.median(), "refused": refused})]

@@ -12,6 +12,7 @@ from analysis.stats import aggregate
 from lab.experiments.parallel.expected import capacity, expected_speedup, verdict
 
 REFUSED = "generator-heavy"
+DISTURBED = "cpu-starved"
 KEYS = ["target", "variant", "endpoint", "offload"]
 FACTS = ("executors", "kind", "offload_pools", "mechanism")
 
@@ -69,6 +70,7 @@ def speedup_frame(run: RunData) -> pd.DataFrame:
                 "busy_k": at.get("server_cpus_busy"),
                 "generator_share_k": at.get("generator_share"),
                 "refused": len(mine), "knobs_1": _knobs(base or {}), "knobs_k": _knobs(at),
+                "disturbed": bool(group["flags"].str.contains(DISTURBED, regex=False).any()),
                 "n": int(group["n"].min())})
     return pd.DataFrame(rows)
 

@@ -28,7 +28,8 @@ def speedup_table(speedups: pd.DataFrame) -> Table:
             text(f"{row['endpoint']} {mode(row['offload'])}"), num(row["size"]),
             num(row["single_ms"], "ms"), num(row["k"]), num(row["goodput_1"]),
             num(row["goodput_k"]), num(row["speedup"], "ratio"), num(row["expected"], "ratio"),
-            text(row["verdict"]), text(busy), text(share), num(row["n"])])
+            text(row["verdict"] + (" (disturbed)" if row["disturbed"] else "")), text(busy),
+            text(share), num(row["n"])])
     return table
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from analysis.content import Concept, Headline, ScoreColumn, Section
-from lab.cpus import CpuSets
+from lab.cpus import SHARED_CPU_GENERATOR_LIMIT, CpuSets
 from lab.experiments.framework import Context, Experiment, Point, Session
 from lab.experiments.threadpool import measure as measuring
 from lab.targets import Target
@@ -43,7 +43,7 @@ class Threadpool(Experiment):
     profiles = measuring.PROFILES
     concept = CONCEPT
     flags = {"generator-heavy": (
-        f"the load generator took over {measuring.MAX_GENERATOR_SHARE:.0%} of the core it "
+        f"the load generator took over {SHARED_CPU_GENERATOR_LIMIT:.0%} of the core it "
         "shared with the server")}
     headline = Headline(("completion_p50_ms", "completion_max_ms"))
 

@@ -30,15 +30,17 @@ def steps_figure(ranks: pd.DataFrame, cpus: int) -> Figure | None:
     rows = math.ceil(len(targets) / COLUMNS)
     fig, axes = plt.subplots(rows, COLUMNS, figsize=(12, 0.6 + 2.5 * rows), squeeze=False)
     for ax, target in zip(axes.flat, targets, strict=False):
-        for (pool, knob), group in at[at["target"] == target].groupby(["pool", "pool_knob"]):
+        mine = at[at["target"] == target]
+        for pool, group in mine.groupby("pool"):
             group = group.sort_values("rank")
             t = group["t_ms"].iloc[0]
             colour = colours[int(pool)]
             ax.step(group["rank"], group["theory"] / t, where="mid", color=colour,
                     linestyle="--", linewidth=1)
             ax.plot(group["rank"], group["measured"] / t, marker="o", markersize=3,
-                    color=colour, linewidth=1.2, label=pool_label(pool, knob))
-        ax.set_title(target)
+                    color=colour, linewidth=1.2, label=pool_label(pool))
+        knob = str(mine["pool_knob"].iloc[0])
+        ax.set_title(target + (f" (P = {knob})" if knob != "none" else ""))
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=7, frameon=False)
     for ax in axes.flat[len(targets):]:
@@ -69,15 +71,15 @@ def probe_figure(probes: pd.DataFrame) -> Figure | None:
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
     for ax, (target, cpus) in zip(axes[0], panels, strict=True):
         mine = probes[(probes["target"] == target) & (probes["cpus"] == cpus)]
-        for (pool, knob), group in mine.groupby(["pool", "pool_knob"]):
+        for pool, group in mine.groupby("pool"):
             group = group.sort_values("probe_at_ms")
             colour = colours[int(pool)]
             ax.plot(group["probe_at_ms"], group["measured"], marker=".", color=colour,
-                    label=pool_label(pool, knob))
+                    label=pool_label(pool))
             ax.plot(group["probe_at_ms"], group["theory"], linestyle="--", color=colour,
                     linewidth=1)
         ax.axvline(0, color="black", linestyle=":", linewidth=1)
-        ax.set_title(f"{target}, {cpus} CPU(s)")
+        ax.set_title(f"{target}, {cpus} CPU(s), P = {mine['pool_knob'].iloc[0]}")
         ax.set_xlabel("when the probe was due (ms after the burst)")
         ax.set_ylabel("probe latency (ms)")
         ax.legend(fontsize=7, frameon=False)

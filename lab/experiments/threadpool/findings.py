@@ -103,23 +103,25 @@ def _baseline(bursts: pd.DataFrame) -> list[Finding]:
 
 
 def _probe_findings(bursts: pd.DataFrame, probes: pd.DataFrame) -> list[Finding]:
+    """Per target with a pool probe: its latency on the idle pool, and its worst wait while
+    each burst held the pool (with the theory's)."""
     if probes.empty:
         return []
     found = []
-    for (target, cpus, pool), rows in probes.groupby(["target", "cpus", "pool"], sort=True):
-        before = rows[rows["probe_at_ms"] < 0]["measured"].dropna()
-        during = rows[rows["probe_at_ms"] >= 0]
-        if during.empty or before.empty:
-            continue
-        worst = during.loc[during["measured"].idxmax()] if during["measured"].notna().any() \
-            else None
-        if worst is None:
+    for target, rows in probes.groupby("target", sort=True):
+        idle = rows[rows["probe_at_ms"] < 0]["measured"].dropna()
+        parts, values = [], {}
+        for (cpus, pool), during in rows[rows["probe_at_ms"] >= 0].groupby(["cpus", "pool"]):
+            if during["measured"].notna().any():
+                worst = during.loc[during["measured"].idxmax()]
+                parts.append(f"{int(cpus)} CPU(s) P={int(pool)} {_ms(worst['measured'])} "
+                             f"(theory {_ms(worst['theory'])})")
+                values[f"{int(cpus)} CPUs P={int(pool)} worst"] = worst["measured"]
+        if idle.empty or not parts:
             continue
         found.append(Finding("threadpool", (
-            f"{target} on {int(cpus)} CPU(s), pool of {int(pool)}: while the burst held the "
-            f"pool, a probe that uses the same pool waited up to {_ms(worst['measured'])} "
-            f"(due {fmt(worst['probe_at_ms'])} ms after the burst; the theory says "
-            f"{_ms(worst['theory'])}), against {_ms(before.median())} before the burst."),
-            values={"worst": worst["measured"], "idle": before.median()},
-            headline=bool(pool == bursts["pool"].max())))
+            f"{target}: a probe on the pool the burst fills took {_ms(idle.median())} on the "
+            f"idle pool (median before the burst); while the burst held the pool it waited up "
+            f"to: " + ", ".join(parts) + "."), values={"idle": idle.median(), **values},
+            headline=True))
     return found

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lab.cpus import CpuLevel, CpuSets, cpu_levels
+from lab.cpus import SHARED_CPU_GENERATOR_LIMIT, CpuLevel, CpuSets, cpu_levels
 from lab.experiments.framework import Context, Point, Session, interleave
 from lab.experiments.threadpool.theory import burst, fair_share
 from lab.loadgen import PacerRecord, Stream, run_pacer
@@ -25,7 +25,6 @@ from lab.targets import Target
 from lab.workload import SIZED, calibrate, fastest_ms
 
 ENDPOINT = "/hash"
-MAX_GENERATOR_SHARE = 0.10   # of a core it shares with the server (as in parallel)
 PROBE_CONNECTIONS = 4
 BURST_STREAM = "burst"
 
@@ -38,7 +37,7 @@ class ThreadpoolSpec:
     repetitions: int
     max_cpus: int | None = 2       # CPU levels 1, 2, ... up to this (None: the machine's)
     probe_rate: float = 100.0      # pool probes per second, where the target has one
-    lead_ms: float = 50.0          # probes before the burst
+    lead_ms: float = 30.0          # probes before the burst
 
     def levels(self, cpus: CpuSets) -> list[CpuLevel]:
         return cpu_levels(cpus, self.max_cpus)
@@ -47,7 +46,7 @@ class ThreadpoolSpec:
 PROFILES = {
     "quick": ThreadpoolSpec(requests=8, pool_sizes=(2,), request_ms=10, repetitions=1,
                             max_cpus=1),
-    "standard": ThreadpoolSpec(requests=16, pool_sizes=(1, 2, 4, 8), request_ms=20,
+    "standard": ThreadpoolSpec(requests=16, pool_sizes=(1, 2, 4, 8), request_ms=15,
                                repetitions=1),
     "full": ThreadpoolSpec(requests=16, pool_sizes=(1, 2, 4, 8, 16), request_ms=30,
                            repetitions=3, max_cpus=None),
@@ -71,8 +70,8 @@ def knobs_for(target: Target, spec: ThreadpoolSpec, pool: int | None) -> dict[st
         knobs[target.pool_knob] = str(spec.requests + PROBE_CONNECTIONS)
     if target.kind == "event-loop-per-worker" and isinstance(target.executors, str):
         knobs[target.executors] = "1"  # one worker, so that its pool is the whole pool
-    if pool is not None:
-        knobs[pool_knob(target) or ""] = str(pool)
+    if pool is not None and (knob := pool_knob(target)):
+        knobs[knob] = str(pool)
     return knobs
 
 
@@ -120,7 +119,7 @@ def measure(ctx: Context, point: Point) -> None:
                for i in range(spec.requests)]
     # Probes until well after the burst should have ended; without probes, one request
     # per stream (scheduled in [0, 1 ms)).
-    duration_s = (lead + 1.5 * makespan + 100) / 1000 if probe else 0.001
+    duration_s = (lead + 1.25 * makespan + 50) / 1000 if probe else 0.001
     if probe:
         streams.append(Stream("probe", probe.path, spec.probe_rate, 0, PROBE_CONNECTIONS))
     cpu_before = ctx.server.cpu_seconds()
@@ -137,7 +136,7 @@ def measure(ctx: Context, point: Point) -> None:
     failed = sum(1 for r in bursts if not r.ok)
     generator_share = load.cpu_seconds / max(load.wall_seconds, 1e-9)
     flags = ["errors"] if failed else []
-    if shared and generator_share > MAX_GENERATOR_SHARE:
+    if shared and generator_share > SHARED_CPU_GENERATOR_LIMIT:
         flags.append("generator-heavy")
     knob = pool_knob(target)
     extra = {"cpus": len(cpus), "shared_cpus": shared, "requests": spec.requests,
