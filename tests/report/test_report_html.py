@@ -120,9 +120,9 @@ def test_a_second_run_renders_and_becomes_latest(browser, tmp_path: Path) -> Non
 
 def _unknown_experiment(folder: Path) -> None:
     frame = pd.read_csv(folder / "sweep.csv").head(6).copy()
-    frame["experiment"] = "threadpool"
+    frame["experiment"] = "mystery"
     frame["pool_size"] = 4
-    frame.drop(columns=["endpoint", "connections"]).to_csv(folder / "threadpool.csv",
+    frame.drop(columns=["endpoint", "connections"]).to_csv(folder / "mystery.csv",
                                                           index=False)
 
 
@@ -143,7 +143,7 @@ def test_failures_gaps_and_unknown_experiments_are_shown(browser, tmp_path: Path
         assert "blocking: rust/tokio failed 1 time(s): server stopped answering" in problems
         assert "parallel: no results in this run" in problems
         assert "No results for parallel" in page.inner_text("#exp-parallel")
-        generic = page.locator("#exp-threadpool").text_content()
+        generic = page.locator("#exp-mystery").text_content()
         assert "pool_size=4" in generic and "requests_per_s" in generic
         assert "build failed: no python3" in page.inner_text("#scorecard table")
     finally:
