@@ -88,7 +88,7 @@ def _why(row: pd.Series, rows: pd.DataFrame) -> str:
     busy = row["busy_k"] if pd.notna(row["busy_k"]) else None
     if row["expected_verdict"] == SCALES and busy is not None and busy < ONE_CPU_BUSY:
         said += (f": its server kept only {fmt(busy, 'ratio')} of {row['k']} CPUs busy, so "
-                 "something let one thread compute at a time")
+                 "one thread did the computing, or other processes held the other CPUs")
         # The same server kept k CPUs busy with PBKDF2 but one with the language's own code.
         hashes = rows[(rows["endpoint"] == "/hash") & (rows["verdict"] == SCALES)
                       & (rows["busy_k"] >= 1 + SCALES_SHARE * (row["k"] - 1))]

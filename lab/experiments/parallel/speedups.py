@@ -12,7 +12,9 @@ from analysis.stats import aggregate
 from lab.experiments.parallel.expected import capacity, expected_speedup, verdict
 
 REFUSED = "generator-heavy"
-DISTURBED = "cpu-starved"
+# Flags that say other processes took CPU from the server: this experiment's own, and the
+# framework's noise flag where the run has one.
+DISTURBED = ("cpu-starved", "noisy")
 KEYS = ["target", "variant", "endpoint", "offload"]
 FACTS = ("executors", "kind", "offload_pools", "mechanism")
 
@@ -70,7 +72,8 @@ def speedup_frame(run: RunData) -> pd.DataFrame:
                 "busy_k": at.get("server_cpus_busy"),
                 "generator_share_k": at.get("generator_share"),
                 "refused": len(mine), "knobs_1": _knobs(base or {}), "knobs_k": _knobs(at),
-                "disturbed": bool(group["flags"].str.contains(DISTURBED, regex=False).any()),
+                "disturbed": any(f in str(flags).split(";") for flags in group["flags"]
+                                 for f in DISTURBED),
                 "n": int(group["n"].min())})
     return pd.DataFrame(rows)
 

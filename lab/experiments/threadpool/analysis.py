@@ -39,7 +39,8 @@ def section(run: RunData, palette: dict[str, Style], base: Section) -> Section:
         "getting an equal share of the CPUs (the limit of small time slices; the Go "
         "scheduler's and the JVM's slices are not small).",
         f"Scorecard: a target follows fair sharing when its mean completion is within "
-        f"{GOOD_RATIO}x of the theory's (median over its bursts)."]
+        f"{GOOD_RATIO}x of the theory's (median over its bursts that other processes did "
+        "not disturb)."]
     return base
 
 
@@ -50,11 +51,15 @@ def scorecard(run: RunData) -> list[ScoreColumn]:
     column = ScoreColumn("threadpool", "burst vs fair share", {
         "good": f"mean completion within {GOOD_RATIO}x of the fair-share theory",
         "mixed": f"{GOOD_RATIO}x to {MIXED_RATIO}x", "bad": f"over {MIXED_RATIO}x",
+        "info": "every burst disturbed by other processes: not judged",
         "none": "not measured"})
     for target, rows in bursts.groupby("target", sort=True):
-        ratio = rows["ratio"].dropna()
+        ratio = rows.loc[~rows["disturbed"], "ratio"].dropna()
         if ratio.empty:
-            column.cells[str(target)] = ScoreCell("n/a", "none")
+            column.cells[str(target)] = ScoreCell(
+                "?" if rows["disturbed"].any() else "n/a",
+                "info" if rows["disturbed"].any() else "none", "",
+                "every burst was disturbed: other processes held its CPUs")
             continue
         value = float(ratio.median())
         level = "good" if value <= GOOD_RATIO else "mixed" if value <= MIXED_RATIO else "bad"

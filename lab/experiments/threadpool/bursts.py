@@ -9,6 +9,9 @@ from analysis.load import RunData
 from analysis.stats import aggregate
 
 SESSION = ["target", "cpus", "pool", "pool_knob"]
+# Flags saying other processes took the server's CPUs: this experiment's, and the
+# framework's noise flag where the run has one.
+DISTURBED = ("cpu-starved", "noisy")
 NO_POOL = 0   # the pool column of targets without one: a thread of its own per request
 
 
@@ -63,6 +66,7 @@ def bursts(run: RunData) -> pd.DataFrame:
             "n": int(mine["n"].min()), "flags": ";".join(sorted(
                 {f for fl in mine["flags"] for f in str(fl).split(";") if f}))})
         row["ratio"] = row["mean"] / row["theory_mean"] if row["mean"] else None
+        row["disturbed"] = any(f in row["flags"].split(";") for f in DISTURBED)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -16,8 +16,9 @@ def _ms(value: object) -> str:
 def threadpool_findings(bursts: pd.DataFrame, probes: pd.DataFrame) -> list[Finding]:
     if bursts.empty:
         return [Finding("threadpool", "No burst was measured.", "note")]
-    found = [*_time_slicing(bursts), *_idle_cpu(bursts), *_baseline(bursts),
-             *_probe_findings(bursts, probes)]
+    clean = bursts[~bursts["disturbed"]]
+    found = [*_time_slicing(clean), *_idle_cpu(clean), *_baseline(clean),
+             *_probe_findings(probes)]
     for target, rows in bursts.groupby("target", sort=True):
         found.append(_target(str(target), rows))
     return found
@@ -30,14 +31,15 @@ def _target(target: str, rows: pd.DataFrame) -> Finding:
         sessions = ", ".join(
             f"{pool_label(r['pool'], r['pool_knob'])} p50 {_ms(r['p50'])}, max {_ms(r['max'])}"
             f" (theory {_ms(r['theory_p50'])}, {_ms(r['theory_max'])})"
+            + (" disturbed" if r["disturbed"] else "")
             for _, r in level.sort_values("pool").iterrows())
         parts.append(f"on {int(cpus)} CPU(s): {sessions}")
-    ratio = rows["ratio"].dropna()
+    ratio = rows.loc[~rows["disturbed"], "ratio"].dropna()
     text = (f"{target}, {int(first['requests'])} requests of {_ms(first['single_ms'])} at once "
             f"({fmt(first['iter'])} iterations): " + "; ".join(parts) + ".")
     if not ratio.empty:
         text += (f" Mean completion was {ratio.median():.2f}x the fair-share theory's "
-                 f"(median over its {len(ratio)} burst(s)).")
+                 f"(median over its {len(ratio)} undisturbed burst(s)).")
     return Finding("threadpool", text, values={"ratio": ratio.median() if not ratio.empty
                                                 else None})
 
@@ -102,7 +104,7 @@ def _baseline(bursts: pd.DataFrame) -> list[Finding]:
         "its own, and all of them share the CPUs: " + "; ".join(parts) + "."))]
 
 
-def _probe_findings(bursts: pd.DataFrame, probes: pd.DataFrame) -> list[Finding]:
+def _probe_findings(probes: pd.DataFrame) -> list[Finding]:
     """Per target with a pool probe: its latency on the idle pool, and its worst wait while
     each burst held the pool (with the theory's)."""
     if probes.empty:

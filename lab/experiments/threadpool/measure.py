@@ -26,6 +26,7 @@ from lab.workload import SIZED, calibrate, fastest_ms
 
 ENDPOINT = "/hash"
 PROBE_CONNECTIONS = 4
+MIN_BUSY = 0.8
 BURST_STREAM = "burst"
 
 
@@ -126,9 +127,10 @@ def measure(ctx: Context, point: Point) -> None:
     result, load = run_pacer(ctx.backend, ctx.url, streams, duration_s,
                              timeout_s=max(15.0, 4 * makespan / 1000))
     server_cpu = ctx.server.cpu_seconds() - cpu_before
-    # The theory's t: the CPU time each request took (what neighbours on the machine do
-    # not change), else the fastest single request's wall time.
-    t = server_cpu * 1000 / spec.requests or single_ms
+    # The theory's t: the smaller of the CPU time per request during the burst (which
+    # neighbours on the machine do not inflate, but a JIT compiler's or a GC's threads do)
+    # and the fastest single request's wall time (which neighbours inflate).
+    t = min(server_cpu * 1000 / spec.requests or single_ms, single_ms)
     expected = burst(spec.requests, t, threads, len(cpus))
     ctx.info["raw"] = ctx.raw(point, "pacer.csv", load.stdout)
     ctx.info["pacer_summary"] = result.summary
@@ -138,6 +140,12 @@ def measure(ctx: Context, point: Point) -> None:
     flags = ["errors"] if failed else []
     if shared and generator_share > SHARED_CPU_GENERATOR_LIMIT:
         flags.append("generator-heavy")
+    # Until its last wave, a burst keeps min(P, CPUs) CPUs busy; a server that used less
+    # than MIN_BUSY of that over the burst did not get its CPUs: other processes held them.
+    makespan_s = max((r.latency_ms for r in bursts if r.ok), default=0) / 1000
+    busy = server_cpu / makespan_s if makespan_s else 0.0
+    if busy < MIN_BUSY * min(threads or spec.requests, len(cpus)):
+        flags.append("cpu-starved")
     knob = pool_knob(target)
     extra = {"cpus": len(cpus), "shared_cpus": shared, "requests": spec.requests,
              "pool_knob": knob or "none", "pool": threads if threads is not None else 0}
@@ -158,6 +166,7 @@ def measure(ctx: Context, point: Point) -> None:
     row("iter", size, "iter")
     row("failed", failed, "requests")
     row("server_cpu_s", server_cpu, "s")
+    row("server_cpus_busy", busy, "CPUs")
     row("load_cpu_s", load.cpu_seconds, "s")
     row("generator_share", generator_share, "ratio")
     if probe:
