@@ -11,7 +11,12 @@ from analysis.palette import Style
 from lab.cpus import SHARED_CPU_GENERATOR_LIMIT
 from lab.experiments.parallel import figures, findings, tables
 from lab.experiments.parallel.expected import FLAT, PARTLY, SCALES, VERDICT_RULE
-from lab.experiments.parallel.speedups import generator_shares, mode, speedup_frame
+from lab.experiments.parallel.speedups import (
+    REFUSED_VERDICT,
+    generator_shares,
+    mode,
+    speedup_frame,
+)
 
 LEVEL = {SCALES: "good", PARTLY: "mixed", FLAT: "bad"}
 # (endpoint, offload wanted): where the target has no pool for it, its inline point.
@@ -49,7 +54,8 @@ def scorecard(run: RunData) -> list[ScoreColumn]:
     at = speedups[speedups["k"] == k]
     legend = {"good": f"{SCALES} ({VERDICT_RULE})", "mixed": f"scales {PARTLY}",
               "bad": f"{FLAT}: about one CPU's worth",
-              "info": "disturbed (?): other processes shared its one CPU; not judged",
+              "info": "disturbed (?): other processes shared its one CPU; or refused: the "
+                      "load generator took too much of the CPU it shared; not judged",
               "none": "not measured"}
     columns = []
     for endpoint, offload in COLUMNS:
@@ -59,13 +65,15 @@ def scorecard(run: RunData) -> list[ScoreColumn]:
             chosen = rows[rows["offload"] == offload]
             row = (chosen if not chosen.empty else rows).iloc[0]
             value = row["speedup"]
-            text = "n/a" if pd.isna(value) else f"{value:.2f}x"
+            text = ("refused" if row["verdict"] == REFUSED_VERDICT else
+                    "n/a" if pd.isna(value) else f"{value:.2f}x")
             column.cells[str(target)] = ScoreCell(
                 text + (" ?" if row["disturbed"] else ""),
-                "info" if row["disturbed"] else LEVEL.get(row["verdict"], "none"),
+                "info" if row["disturbed"] or row["refused"]
+                else LEVEL.get(row["verdict"], "none"),
                 "" if pd.isna(value) else float(value),
                 f"{row['endpoint']} {mode(row['offload'])}: goodput 1 -> {k} CPUs "
-                f"x{value:.2f} (ideal {k}); {row['verdict']}" + (
+                f"{text} (ideal {k}x); {row['verdict']}" + (
                     "; disturbed: other processes shared its one CPU" if row["disturbed"]
                     else ""))
         columns.append(column)

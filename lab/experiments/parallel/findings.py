@@ -64,7 +64,7 @@ def _target_finding(target: str, variant: str, k: int, rows: pd.DataFrame,
             f"{fmt(r['busy_1'], 'ratio')} ({r['endpoint']} {mode(r['offload'])})"
             for _, r in disturbed.iterrows()) + " of it, so other processes shared that CPU "
             "and those speed-ups are inflated.")
-    rows = rows[~rows["disturbed"]]
+    rows = rows[~rows["disturbed"] & (rows["refused"] == 0)]
     agree = rows[rows["verdict"] == rows["expected_verdict"]]
     differ = rows[(rows["verdict"] != rows["expected_verdict"])
                   & (rows["expected_verdict"] != "n/a") & (rows["verdict"] != "n/a")]

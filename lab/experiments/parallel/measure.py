@@ -45,7 +45,7 @@ class ParallelSpec:
 FULL_PLAN = (("/work", (INLINE, OFFLOAD)), ("/hash", (INLINE, OFFLOAD)))
 PROFILES = {
     # /work inline alone: who runs the language's own code in parallel (the first look).
-    "quick": ParallelSpec(plan=(("/work", (INLINE,)),), request_ms=5, window_s=0.3,
+    "quick": ParallelSpec(plan=(("/work", (INLINE,)),), request_ms=10, window_s=0.3,
                           repetitions=1, max_cpus=2),
     "standard": ParallelSpec(plan=FULL_PLAN, request_ms=20, window_s=0.6, repetitions=1),
     "full": ParallelSpec(plan=FULL_PLAN, request_ms=30, window_s=3, repetitions=3),

@@ -9,9 +9,12 @@ import pandas as pd
 
 from analysis.load import RunData
 from analysis.stats import aggregate
+from lab.cpus import SHARED_CPU_GENERATOR_LIMIT
 from lab.experiments.parallel.expected import capacity, expected_speedup, verdict
 
 REFUSED = "generator-heavy"
+REFUSED_VERDICT = (f"refused: the load generator took over {SHARED_CPU_GENERATOR_LIMIT:.0%} of "
+                   "the CPU it shared with the server")
 # Flags that say other processes took CPU from the server: this experiment's own, and the
 # framework's noise flag where the run has one.
 DISTURBED = ("cpu-starved", "noisy")
@@ -37,12 +40,16 @@ def speedup_frame(run: RunData) -> pd.DataFrame:
     if frame.empty or "cpus" not in frame.columns:
         return pd.DataFrame()
     refused = frame["flags"].astype(str).str.contains(REFUSED, regex=False)
-    agg = aggregate(frame[~refused])
+    agg = aggregate(frame)
+    kept = aggregate(frame[~refused])  # the goodput of refused points does not count
     refused_points = frame[refused & (frame["metric"] == "goodput_per_s")]
     rows = []
     for key, group in agg.groupby(KEYS, sort=True):
         target, variant, endpoint, offload = key
         levels = {int(k): _medians(g) for k, g in group.groupby("cpus")}
+        work = {int(k): _medians(g).get("work_per_s") for k, g in kept[
+            (kept["target"] == target) & (kept["variant"] == variant)
+            & (kept["endpoint"] == endpoint) & (kept["offload"] == offload)].groupby("cpus")}
         base = levels.get(1)
         connections = int(group["connections"].max())
         for k, at in sorted(levels.items()):
@@ -53,8 +60,8 @@ def speedup_frame(run: RunData) -> pd.DataFrame:
                              connections)
             cap_k = capacity(known, _knobs(at), str(endpoint), bool(offload), connections)
             ratio = None
-            if base and base.get("work_per_s") and at.get("work_per_s") is not None:
-                ratio = at["work_per_s"] / base["work_per_s"]
+            if work.get(1) and work.get(k) is not None:
+                ratio = work[k] / work[1]
             predicted = expected_speedup(cap_1, cap_k, k)
             mine = refused_points[(refused_points["target"] == target)
                                   & (refused_points["endpoint"] == endpoint)
@@ -66,7 +73,8 @@ def speedup_frame(run: RunData) -> pd.DataFrame:
                 "size": at.get("size"), "single_ms": (base or {}).get("single_ms"),
                 "goodput_1": (base or {}).get("goodput_per_s"),
                 "goodput_k": at.get("goodput_per_s"), "speedup": ratio,
-                "verdict": verdict(ratio, k), "capacity_1": cap_1, "capacity_k": cap_k,
+                "verdict": REFUSED_VERDICT if ratio is None and len(mine) else verdict(ratio, k),
+                "capacity_1": cap_1, "capacity_k": cap_k,
                 "expected": predicted, "expected_verdict": verdict(predicted, k),
                 "busy_1": (base or {}).get("server_cpus_busy"),
                 "busy_k": at.get("server_cpus_busy"),
