@@ -12,6 +12,9 @@ from lab.experiments.parallel.speedups import mode
 
 # A server that kept fewer CPUs than this busy on k CPUs ran its work on about one.
 ONE_CPU_BUSY = 1.3
+# Jain's index of responses per connection under which a server served some connections
+# and starved others.
+UNFAIR = 0.5
 
 
 def _x(value: float | None) -> str:
@@ -27,7 +30,8 @@ def parallel_findings(speedups: pd.DataFrame, generator: pd.DataFrame,
     if speedups.empty:
         return [Finding("parallel", "No target was measured on more than one CPU set, so no "
                         "speed-up can be computed.", "note")]
-    findings = [_summary(speedups), *_knob_findings(speedups), *_generator(generator)]
+    findings = [_summary(speedups), *_knob_findings(speedups), *_generator(generator),
+                *_unfair(speedups)]
     for (target, variant, k), rows in speedups.groupby(["target", "variant", "k"], sort=True):
         findings.append(_target_finding(str(target), str(variant), int(k), rows,
                                         mechanisms.get(str(target), "")))
@@ -131,3 +135,22 @@ def _generator(shares: pd.DataFrame) -> list[Finding]:
         "over the limit and left out of the speed-ups."),
         "flag" if refused else "result",
         values={"max": values.max(), "median": values.median(), "refused": refused})]
+
+
+def _unfair(speedups: pd.DataFrame) -> list[Finding]:
+    found = []
+    for _, row in speedups.iterrows():
+        for level, column in ((1, "fairness_1"), (row["k"], "fairness_k")):
+            value = row[column]
+            if pd.notna(value) and value < UNFAIR:
+                found.append(f"{row['target']} {row['endpoint']} {mode(row['offload'])} on "
+                             f"{level} CPU(s) ({value:.2f})")
+    if not found:
+        return []
+    most = int(speedups["connections"].max())
+    return [Finding("parallel", (
+        "Some servers answered a few of the closed loop's connections and starved the "
+        "others (Jain's fairness index of responses per connection, 1 = even, "
+        f"1/{most} = one connection got them all): " + "; ".join(sorted(set(found)))
+        + ". Their goodput counts the starved connections' wait."), "flag",
+        values={"points": len(set(found))})]

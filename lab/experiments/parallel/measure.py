@@ -14,6 +14,7 @@ returns in batches.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -97,25 +98,38 @@ def size_for(ctx: Context, endpoint: str) -> int:
     return _sizes[key]
 
 
-def cycle_goodput(records: Sequence[PacerRecord]) -> float | None:
-    """2xx responses per second from a closed loop's records, by Little's law: each of N
-    connections always has one request in the system, so goodput = N / (mean time between
-    consecutive responses on a connection). Batches (a thread per request finishing
-    together) and the window's edges do not bias it. None: no connection had two responses.
-    """
-    by_connection: dict[int, list[int]] = {}
+def cycle_goodput(records: Sequence[PacerRecord], window_s: float) -> float | None:
+    """2xx responses per second from a closed loop's records: the connections served times
+    their mean rate, each connection's rate taken between its first and last response, so
+    that responses returned in batches (a thread per request finishing together) or cut
+    by the window's edges do not bias it. A connection still waiting at the window's end
+    for longer than the server's typical gap between responses was stalled, not between
+    two responses: that wait counts too (a loop serving one connection and starving the
+    others). None: no connection got two responses."""
+    done: dict[int, list[int]] = {}
     for record in records:
         if record.ok:
-            by_connection.setdefault(record.connection, []).append(record.done_ns)
-    cycles = span_ns = connections = 0
-    for done in by_connection.values():
-        if len(done) >= 2:
-            connections += 1
-            cycles += len(done) - 1
-            span_ns += max(done) - min(done)
-    if not cycles or span_ns <= 0:
+            done.setdefault(record.connection, []).append(record.done_ns)
+    gaps = [b - a for times in done.values() for a, b in zip(sorted(times), sorted(times)[1:],
+                                                             strict=False)]
+    if not gaps:
         return None
-    return connections * cycles / (span_ns / 1e9)
+    typical = statistics.median(gaps)
+    end = window_s * 1e9
+    cycles = sum(len(times) - 1 for times in done.values())
+    span = sum(max(max(times), end - typical) - min(times) for times in done.values())
+    return len(done) * cycles / (span / 1e9) if span > 0 else None
+
+
+def fairness(records: Sequence[PacerRecord], connections: int) -> float:
+    """Jain's index of the 2xx responses per connection: 1 when every connection got as
+    many, 1/connections when one got them all."""
+    counts = [0] * connections
+    for record in records:
+        if record.ok and record.connection < connections:
+            counts[record.connection] += 1
+    total = sum(counts)
+    return total * total / (connections * sum(c * c for c in counts)) if total else 0.0
 
 
 def measure(ctx: Context, point: Point) -> None:
@@ -135,7 +149,7 @@ def measure(ctx: Context, point: Point) -> None:
     server_cpu = ctx.server.cpu_seconds() - cpu_before
     drained_s = wait_idle(ctx.server)
     generator_share = load.cpu_seconds / spec.window_s
-    goodput = cycle_goodput(result.records)
+    goodput = cycle_goodput(result.records, result.duration_s)
     flags = [] if goodput is not None else ["few-responses"]
     if goodput is None and result.ok:
         goodput = result.goodput_per_s
@@ -157,6 +171,7 @@ def measure(ctx: Context, point: Point) -> None:
     row("goodput_per_s", goodput, "req/s")
     row("work_per_s", goodput * size if goodput is not None else None, f"{SIZED[endpoint].param}/s")
     row("ok", result.ok, "requests")
+    row("fairness", fairness(result.records, connections), "ratio")
     row("errors", result.errors_total + result.non_2xx, "requests")
     row("never_served", result.never_served, "connections")
     row("size", size, SIZED[endpoint].param)

@@ -79,6 +79,7 @@ def speedup_frame(run: RunData) -> pd.DataFrame:
                 "busy_1": (base or {}).get("server_cpus_busy"),
                 "busy_k": at.get("server_cpus_busy"),
                 "generator_share_k": at.get("generator_share"),
+                "fairness_1": (base or {}).get("fairness"), "fairness_k": at.get("fairness"),
                 "refused": len(mine), "knobs_1": _knobs(base or {}), "knobs_k": _knobs(at),
                 "disturbed": any(f in str(flags).split(";") for flags in group["flags"]
                                  for f in DISTURBED),
