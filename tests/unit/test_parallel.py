@@ -14,6 +14,7 @@ from lab.experiments.parallel import EXPERIMENT
 from lab.experiments.parallel import measure as parallel
 from lab.experiments.parallel.expected import capacity, expected_speedup, verdict
 from lab.experiments.threadpool import measure as threadpool
+from lab.loadgen import ClosedLoopResult
 from lab.pacer import PacerRecord
 from lab.results import Run
 from lab.targets import select
@@ -62,30 +63,41 @@ def record(connection: int, done_ms: float, status: int = 200) -> PacerRecord:
 def test_cycle_goodput_ignores_batches_and_window_edges() -> None:
     # A thread per request on one CPU: 4 connections answered together every 80 ms; the
     # window ends 60 ms after the last batch.
-    batches = [record(c, 80 * k + c * 0.1) for c in range(4) for k in (1, 2, 3)]
-    assert parallel.cycle_goodput(batches, 0.3) == pytest.approx(4 / 0.080, rel=0.01)
+    batches = batches_of(4)
+    assert parallel.cycle_goodput(batches) == pytest.approx(4 / 0.080, rel=0.01)
     assert len(batches) / 0.3 < 0.85 * 4 / 0.080  # what counting the window would say
     # One loop taking turns: connection c answered at 20 (c + 1) + 80 k.
     turns = [record(c, 20 * (c + 1) + 80 * k) for c in range(4) for k in range(3)]
-    assert parallel.cycle_goodput(turns, 0.25) == pytest.approx(50, rel=1e-6)
-    assert parallel.cycle_goodput([record(0, 10), record(1, 20, status=0)], 1) is None
+    assert parallel.cycle_goodput(turns) == pytest.approx(50, rel=1e-6)
+    assert parallel.cycle_goodput([record(0, 10), record(1, 20, status=0)]) is None
 
 
-def test_a_loop_serving_one_connection_is_not_taken_for_a_fast_one() -> None:
-    # Seven connections answered once, then stalled; one answered every 15 ms until the
-    # end of a 600 ms window: 37 answers in 0.6 s, not 8 connections cycling every 15 ms.
-    # The stalled ones count from their answer to the window's end less one typical gap.
+def closed(records: list[PacerRecord], connections: int, never_served: int = 0,
+           window_s: float = 0.6) -> ClosedLoopResult:
+    ok = sum(r.ok for r in records)
+    return ClosedLoopResult("pacer", connections, window_s, len(records), ok, 0, {},
+                            never_served, None, 0.0, ok / window_s, 1e-3, "", tuple(records))
+
+
+def test_goodput_is_counted_when_a_server_serves_connections_unevenly() -> None:
+    # Seven connections answered once, then starved; one answered every 15 ms: its rate
+    # is not the server's. Counting the window says 37 / 0.6 s.
     starved = [record(c, 20 * (c + 1)) for c in range(7)]
     busy = [record(7, 150 + 15 * k) for k in range(30)]
-    goodput = parallel.cycle_goodput(starved + busy, 0.6)
-    assert goodput == pytest.approx(8 * 29 / (0.435 + 7 * 0.585 - 0.020 * 28), rel=1e-6)
-    assert 45 < goodput < 70
-    assert parallel.fairness(starved + busy, 8) < 0.3
-    assert parallel.fairness(batches_of(4), 4) == pytest.approx(1)
+    goodput, even, flags = parallel.goodput_of(closed(starved + busy, 8))
+    assert even < 0.3 and flags == ["counted-goodput"]
+    assert goodput == pytest.approx(37 / 0.6)
+    # every connection served evenly: the connections' rates
+    goodput, even, flags = parallel.goodput_of(closed(batches_of(4), 4, window_s=0.3))
+    assert (even, flags) == (pytest.approx(1), [])
+    assert goodput == pytest.approx(4 / 0.080, rel=0.01)
+    # a connection never served: not a steady state
+    assert parallel.goodput_of(closed(batches_of(4), 5, never_served=1))[2] == [
+        "counted-goodput"]
 
 
 def batches_of(connections: int) -> list[PacerRecord]:
-    return [record(c, 80 * k) for c in range(connections) for k in (1, 2, 3)]
+    return [record(c, 80 * k + c * 0.1) for c in range(connections) for k in (1, 2, 3)]
 
 
 @pytest.mark.parametrize(("x", "expected"), [

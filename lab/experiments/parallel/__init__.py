@@ -52,9 +52,10 @@ class Parallel(Experiment):
             f"on one CPU the server got under {measuring.MIN_BUSY_ALONE:.0%} of it, though "
             "CPU-bound requests kept it busy: other processes ran there, so this target's "
             "speed-ups are inflated and are marked disturbed"),
-        "few-responses": (
-            "no connection got two responses within the window, so goodput is the window's "
-            "2xx count over its length, which the responses in flight at its end bias low")}
+        "counted-goodput": (
+            "the server did not serve its connections evenly (some still waiting for their "
+            "first response, or starved), so goodput is the 2xx responses counted over the "
+            "window's steady part rather than the connections' rates")}
     headline = Headline(("goodput_per_s", "server_cpus_busy"))
 
     def sessions_on(self, spec: measuring.ParallelSpec, targets: Sequence[Target],

@@ -8,13 +8,11 @@ from analysis.content import Finding, label
 from analysis.stats import fmt
 from lab.cpus import SHARED_CPU_GENERATOR_LIMIT
 from lab.experiments.parallel.expected import FLAT, SCALES, SCALES_SHARE
+from lab.experiments.parallel.measure import EVEN
 from lab.experiments.parallel.speedups import mode
 
 # A server that kept fewer CPUs than this busy on k CPUs ran its work on about one.
 ONE_CPU_BUSY = 1.3
-# Jain's index of responses per connection under which a server served some connections
-# and starved others.
-UNFAIR = 0.5
 
 
 def _x(value: float | None) -> str:
@@ -142,15 +140,15 @@ def _unfair(speedups: pd.DataFrame) -> list[Finding]:
     for _, row in speedups.iterrows():
         for level, column in ((1, "fairness_1"), (row["k"], "fairness_k")):
             value = row[column]
-            if pd.notna(value) and value < UNFAIR:
+            if pd.notna(value) and value < EVEN:
                 found.append(f"{row['target']} {row['endpoint']} {mode(row['offload'])} on "
                              f"{level} CPU(s) ({value:.2f})")
     if not found:
         return []
     most = int(speedups["connections"].max())
     return [Finding("parallel", (
-        "Some servers answered a few of the closed loop's connections and starved the "
-        "others (Jain's fairness index of responses per connection, 1 = even, "
+        "Some servers answered some of the closed loop's connections more often than "
+        "others, or not yet at all (Jain's fairness index of responses per connection, 1 = even, "
         f"1/{most} = one connection got them all): " + "; ".join(sorted(set(found)))
-        + ". Their goodput counts the starved connections' wait."), "flag",
+        + ". Their goodput is counted over the window (flag counted-goodput)."), "flag",
         values={"points": len(set(found))})]

@@ -6,21 +6,20 @@ set, so that knobs derived from the affinity mask follow it). Its points are /wo
 (runtime.toml offload_pools; elsewhere offload=1 changes nothing, SPEC section 6), each a
 closed loop of the pacer at `connections` connections, at least 4x the most CPUs.
 
-Request sizes are calibrated per target (lab.workload) so that one request takes about
-request_ms; goodput is taken from the per-request records (cycle_goodput), because with
-requests of tens of ms a window holds few responses, which a thread-per-request server
-returns in batches.
+Request sizes are calibrated per target (lab.workload) so that one request costs about
+request_ms of CPU; goodput is taken from the per-request records (goodput_of), because
+with requests of tens of ms a window holds few responses, which a thread-per-request
+server returns in batches.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lab.cpus import SHARED_CPU_GENERATOR_LIMIT, CpuLevel, CpuSets, cpu_levels
 from lab.experiments.framework import Context, Point, Session, interleave
-from lab.loadgen import PacerRecord, parse_pacer_summary, run_closed_loop
+from lab.loadgen import ClosedLoopResult, PacerRecord, parse_pacer_summary, run_closed_loop
 from lab.targets import Target
 from lab.workload import SIZED, calibrate, fastest_ms, wait_idle
 
@@ -28,6 +27,8 @@ CONNECTIONS_PER_CPU = 4
 # On one CPU, a closed loop of CPU-bound requests keeps any server busy; one that got less
 # than this share of its CPU shared it with other processes, and its speed-up is inflated.
 MIN_BUSY_ALONE = 0.8
+# Jain's fairness of responses per connection from which a closed loop is in steady state.
+EVEN = 0.8
 INLINE, OFFLOAD = "inline", "offload"
 
 
@@ -98,27 +99,20 @@ def size_for(ctx: Context, endpoint: str) -> int:
     return _sizes[key]
 
 
-def cycle_goodput(records: Sequence[PacerRecord], window_s: float) -> float | None:
-    """2xx responses per second from a closed loop's records: the connections served times
-    their mean rate, each connection's rate taken between its first and last response, so
-    that responses returned in batches (a thread per request finishing together) or cut
-    by the window's edges do not bias it. A connection still waiting at the window's end
-    for longer than the server's typical gap between responses was stalled, not between
-    two responses: that wait counts too (a loop serving one connection and starving the
-    others). None: no connection got two responses."""
+def cycle_goodput(records: Sequence[PacerRecord]) -> float | None:
+    """2xx responses per second of a closed loop in steady state, from its records: the
+    connections served times their mean rate, each connection's rate taken between its
+    first and last response, so that responses returned in batches (a thread per request
+    finishing together) or cut by the window's edges do not bias it. None: no connection
+    got two responses."""
     done: dict[int, list[int]] = {}
     for record in records:
         if record.ok:
             done.setdefault(record.connection, []).append(record.done_ns)
-    gaps = [b - a for times in done.values() for a, b in zip(sorted(times), sorted(times)[1:],
-                                                             strict=False)]
-    if not gaps:
-        return None
-    typical = statistics.median(gaps)
-    end = window_s * 1e9
     cycles = sum(len(times) - 1 for times in done.values())
-    span = sum(max(max(times), end - typical) - min(times) for times in done.values())
-    return len(done) * cycles / (span / 1e9) if span > 0 else None
+    span = sum(max(times) - min(times) for times in done.values() if len(times) > 1)
+    served = sum(1 for times in done.values() if len(times) > 1)
+    return served * cycles / (span / 1e9) if cycles and span else None
 
 
 def fairness(records: Sequence[PacerRecord], connections: int) -> float:
@@ -130,6 +124,20 @@ def fairness(records: Sequence[PacerRecord], connections: int) -> float:
             counts[record.connection] += 1
     total = sum(counts)
     return total * total / (connections * sum(c * c for c in counts)) if total else 0.0
+
+
+def goodput_of(result: ClosedLoopResult) -> tuple[float | None, float, list[str]]:
+    """Goodput, fairness and flags of one closed loop. Rates per connection need every
+    connection served evenly (a steady state); otherwise (connections still being
+    admitted, or starved by a server serving a few) the 2xx responses are counted over
+    the window's steady part, flagged counted-goodput."""
+    even = fairness(result.records, result.connections)
+    goodput = cycle_goodput(result.records) \
+        if result.never_served == 0 and even >= EVEN else None
+    if goodput is not None:
+        return goodput, even, []
+    counted = (result.steady_goodput_per_s or result.goodput_per_s) if result.ok else None
+    return counted, even, ["counted-goodput"]
 
 
 def measure(ctx: Context, point: Point) -> None:
@@ -149,10 +157,7 @@ def measure(ctx: Context, point: Point) -> None:
     server_cpu = ctx.server.cpu_seconds() - cpu_before
     drained_s = wait_idle(ctx.server)
     generator_share = load.cpu_seconds / spec.window_s
-    goodput = cycle_goodput(result.records, result.duration_s)
-    flags = [] if goodput is not None else ["few-responses"]
-    if goodput is None and result.ok:
-        goodput = result.goodput_per_s
+    goodput, even, flags = goodput_of(result)
     if shared and generator_share > SHARED_CPU_GENERATOR_LIMIT:
         flags.append("generator-heavy")
     if len(cpus) == 1 and server_cpu / result.duration_s < MIN_BUSY_ALONE:
@@ -171,7 +176,7 @@ def measure(ctx: Context, point: Point) -> None:
     row("goodput_per_s", goodput, "req/s")
     row("work_per_s", goodput * size if goodput is not None else None, f"{SIZED[endpoint].param}/s")
     row("ok", result.ok, "requests")
-    row("fairness", fairness(result.records, connections), "ratio")
+    row("fairness", even, "ratio")
     row("errors", result.errors_total + result.non_2xx, "requests")
     row("never_served", result.never_served, "connections")
     row("size", size, SIZED[endpoint].param)
