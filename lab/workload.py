@@ -73,26 +73,46 @@ def fastest_ms(server: Server, path: str, tries: int = 2) -> float:
     return min(request_ms(server, path) for _ in range(tries))
 
 
-def cpu_ms(server: Server, path: str) -> float:
-    """The server's CPU time per request (ms), over sequential requests for about
-    ESTIMATE_MS of wall time (at most ESTIMATE_REQUESTS); 0 when they used too little CPU
-    to count. CPU time, unlike wall time, does not grow when other processes share the
-    CPU; reading it costs milliseconds natively, so it is read only before and after."""
+def warm_up(server: Server, path: str, budget_s: float = 2.0) -> float:
+    """Sequential requests until the server's CPU time per request is no more than its
+    wall time (by 15 %), or for budget_s: no compiler thread is still working on the path
+    beside it (a fresh JVM spent 4x the CPU per /hash, on a second CPU, for its first
+    second). The wall time per request at the end, in ms."""
+    started = time.monotonic()
+    while True:
+        wall, cpu = _per_request(server, path)
+        if cpu <= 1.15 * wall or time.monotonic() - started > budget_s:
+            return wall
+
+
+def _per_request(server: Server, path: str) -> tuple[float, float]:
+    """Wall and server CPU time per request (ms) over sequential requests for about
+    ESTIMATE_MS (at most ESTIMATE_REQUESTS); CPU time is read only before and after (it
+    costs milliseconds natively)."""
     before, started, count = server.cpu_seconds(), time.monotonic(), 0
     while count < ESTIMATE_REQUESTS and (time.monotonic() - started) * 1000 < ESTIMATE_MS:
         request_ms(server, path)
         count += 1
+    wall = (time.monotonic() - started) * 1000 / count
     used = (server.cpu_seconds() - before) * 1000
-    return used / count if used >= ESTIMATE_MS / 4 else 0.0
+    # too little to count (10 ms ticks natively): no CPU time at all
+    return wall, used / count if used >= ESTIMATE_MS / 4 else 0.0
+
+
+def cpu_ms(server: Server, path: str) -> float:
+    """The server's CPU time per request (ms), over sequential requests for about
+    ESTIMATE_MS; 0 when they used too little CPU to count. CPU time, unlike wall time,
+    does not grow when other processes share the CPU."""
+    return _per_request(server, path)[1]
 
 
 def calibrate(server: Server, endpoint: str, target_ms: float, offload: bool = False) -> int:
     """The size (a nice number) that makes one request to endpoint cost the server about
     target_ms of CPU: grown until a request costs at least SCALE_FROM_MS, then scaled.
-    The first requests warm up JIT compilers and lazily started pools, uncounted."""
+    The first requests warm up JIT compilers and lazily started pools (warm_up)."""
     sized = SIZED[endpoint]
     size = sized.start
-    cpu_ms(server, sized.path(size, offload))  # warm-up: its CPU includes JIT compiling
+    warm_up(server, sized.path(size, offload))
     cost = cpu_ms(server, sized.path(size, offload))
     while cost < SCALE_FROM_MS and size < sized.maximum:
         grow = 10 if cost == 0 else max(2, math.ceil(1.5 * SCALE_FROM_MS / cost))

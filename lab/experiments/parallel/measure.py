@@ -21,7 +21,7 @@ from lab.cpus import SHARED_CPU_GENERATOR_LIMIT, CpuLevel, CpuSets, cpu_levels
 from lab.experiments.framework import Context, Point, Session, interleave
 from lab.loadgen import ClosedLoopResult, PacerRecord, parse_pacer_summary, run_closed_loop
 from lab.targets import Target
-from lab.workload import SIZED, calibrate, fastest_ms, wait_idle
+from lab.workload import SIZED, calibrate, wait_idle, warm_up
 
 CONNECTIONS_PER_CPU = 4
 # On one CPU, a closed loop of CPU-bound requests keeps any server busy; one that got less
@@ -150,7 +150,7 @@ def measure(ctx: Context, point: Point) -> None:
     connections = connections_for(spec, ctx.backend.cpus)
     size = size_for(ctx, endpoint)
     path = SIZED[endpoint].path(size, offload)
-    single_ms = fastest_ms(ctx.server, path)   # also warms up this path (JIT, pools)
+    single_ms = warm_up(ctx.server, path)
     cpu_before = ctx.server.cpu_seconds()
     result, load = run_closed_loop(ctx.backend, ctx.url + path, connections, spec.window_s,
                                    tool="pacer", records=True)

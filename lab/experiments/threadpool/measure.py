@@ -22,7 +22,7 @@ from lab.experiments.framework import Context, Point, Session, interleave
 from lab.experiments.threadpool.theory import burst, fair_share
 from lab.loadgen import PacerRecord, Stream, run_pacer
 from lab.targets import Target
-from lab.workload import SIZED, calibrate, fastest_ms
+from lab.workload import SIZED, calibrate, warm_up
 
 ENDPOINT = "/hash"
 PROBE_CONNECTIONS = 4
@@ -111,7 +111,7 @@ def measure(ctx: Context, point: Point) -> None:
     shared = len(set(cpus) & set(ctx.backend.cpus.load))
     size = size_for(ctx)
     path = SIZED[ENDPOINT].path(size, offload=True)
-    single_ms = fastest_ms(ctx.server, path, tries=3)
+    single_ms = warm_up(ctx.server, path)
     threads = threads_in_effect(ctx)
     makespan = burst(spec.requests, single_ms, threads, len(cpus))[-1]  # to plan the run
     probe = probe_of(target)
