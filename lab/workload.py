@@ -74,15 +74,17 @@ def fastest_ms(server: Server, path: str, tries: int = 2) -> float:
 
 
 def warm_up(server: Server, path: str, budget_s: float = 2.0) -> float:
-    """Sequential requests until the server's CPU time per request is no more than its
-    wall time (by 15 %), or for budget_s: no compiler thread is still working on the path
-    beside it (a fresh JVM spent 4x the CPU per /hash, on a second CPU, for its first
-    second). The wall time per request at the end, in ms."""
-    started = time.monotonic()
+    """Sequential requests until they stop getting faster (by 10 %) and the server's CPU
+    time per request is no more than their wall time (by 15 %), or for budget_s: no
+    compiler thread is still working on the path, on this CPU or beside it (a fresh JVM
+    spent 4x the CPU per /hash for its first second). The wall time per request, in ms."""
+    started, previous = time.monotonic(), float("inf")
     while True:
         wall, cpu = _per_request(server, path)
-        if cpu <= 1.15 * wall or time.monotonic() - started > budget_s:
+        if (wall >= 0.9 * previous and cpu <= 1.15 * wall) \
+                or time.monotonic() - started > budget_s:
             return wall
+        previous = wall
 
 
 def _per_request(server: Server, path: str) -> tuple[float, float]:

@@ -55,7 +55,7 @@ class Parallel(Experiment):
         "counted-goodput": (
             "the server did not serve its connections evenly (some still waiting for their "
             "first response, or starved), so goodput is the 2xx responses counted over the "
-            "window's steady part rather than the connections' rates")}
+            "window rather than the connections' rates")}
     headline = Headline(("goodput_per_s", "server_cpus_busy"))
 
     def sessions_on(self, spec: measuring.ParallelSpec, targets: Sequence[Target],
