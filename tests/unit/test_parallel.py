@@ -75,8 +75,12 @@ def test_cycle_goodput_ignores_batches_and_window_edges() -> None:
 def closed(records: list[PacerRecord], connections: int, never_served: int = 0,
            window_s: float = 0.6) -> ClosedLoopResult:
     ok = sum(r.ok for r in records)
+    firsts: dict[int, int] = {}
+    for r in records:
+        firsts[r.connection] = min(firsts.get(r.connection, r.done_ns), r.done_ns)
+    setup = max(firsts.values()) / 1e9 if not never_served else None
     return ClosedLoopResult("pacer", connections, window_s, len(records), ok, 0, {},
-                            never_served, None, 0.0, ok / window_s, 1e-3, "", tuple(records))
+                            never_served, setup, 0.0, ok / window_s, 1e-3, "", tuple(records))
 
 
 def test_goodput_is_counted_when_a_server_serves_connections_unevenly() -> None:
@@ -91,9 +95,11 @@ def test_goodput_is_counted_when_a_server_serves_connections_unevenly() -> None:
     goodput, even, flags = parallel.goodput_of(closed(batches_of(4), 4, window_s=0.3))
     assert (even, flags) == (pytest.approx(1), [])
     assert goodput == pytest.approx(4 / 0.080, rel=0.01)
-    # a connection never served: not a steady state
+    # a connection never served, or answered first late in the window: not a steady state
     assert parallel.goodput_of(closed(batches_of(4), 5, never_served=1))[2] == [
         "counted-goodput"]
+    late = batches_of(4) + [record(4, 200), record(4, 280)]
+    assert parallel.goodput_of(closed(late, 5, window_s=0.3))[2] == ["counted-goodput"]
 
 
 def batches_of(connections: int) -> list[PacerRecord]:

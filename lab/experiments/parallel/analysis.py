@@ -34,10 +34,12 @@ def section(run: RunData, palette: dict[str, Style], base: Section) -> Section:
         base.tables += [tables.speedup_table(speedups), tables.knob_table(speedups)]
     base.method += [
         f"Verdicts: {VERDICT_RULE}.",
-        "Goodput: 2xx responses per second from the closed loop's per-request records, by "
-        "Little's law (connections / mean time between consecutive responses on a "
-        "connection), so that responses returned in batches or cut by the window's edges "
-        "do not bias it.",
+        "Goodput: 2xx responses per second from the closed loop's per-request records: in "
+        "a steady state (every connection answered in the window's first half, evenly), "
+        "the connections' rates between their first and last responses, which responses "
+        "returned in batches or cut by the window's edges do not bias; otherwise (counted) "
+        "the window's count, at every CPU count of that request, since a count misses the "
+        "work in progress at the window's end.",
         "Predicted: the threads able to compute the request at once on k CPUs and on 1 "
         "(runtime.toml executors and offload_pools, with the knobs from /info), each "
         "given a CPU; it knows nothing of locks inside a runtime.",
@@ -54,8 +56,10 @@ def scorecard(run: RunData) -> list[ScoreColumn]:
     at = speedups[speedups["k"] == k]
     legend = {"good": f"{SCALES} ({VERDICT_RULE})", "mixed": f"scales {PARTLY}",
               "bad": f"{FLAT}: about one CPU's worth",
-              "info": "disturbed (?): other processes shared its one CPU; or refused: the "
-                      "load generator took too much of the CPU it shared; not judged",
+              "info": "not judged: disturbed (?, other processes shared its one CPU), unequal "
+                      "work (?, a request cost more CPU on one CPU set: a JIT still "
+                      "compiling) or refused (the load generator took too much of the CPU "
+                      "it shared)",
               "none": "not measured"}
     columns = []
     for endpoint, offload in COLUMNS:
@@ -67,14 +71,15 @@ def scorecard(run: RunData) -> list[ScoreColumn]:
             value = row["speedup"]
             text = ("refused" if row["verdict"] == REFUSED_VERDICT else
                     "n/a" if pd.isna(value) else f"{value:.2f}x")
+            caveat = ("disturbed: other processes shared its one CPU" if row["disturbed"]
+                      else "unequal work: a request cost the server "
+                      f"{row['cost_1']:.1f} ms of CPU on 1 CPU, {row['cost_k']:.1f} ms on {k}"
+                      if row["unequal"] else "")
             column.cells[str(target)] = ScoreCell(
-                text + (" ?" if row["disturbed"] else ""),
-                "info" if row["disturbed"] or row["refused"]
-                else LEVEL.get(row["verdict"], "none"),
+                text + (" ?" if caveat else ""),
+                "info" if caveat or row["refused"] else LEVEL.get(row["verdict"], "none"),
                 "" if pd.isna(value) else float(value),
                 f"{row['endpoint']} {mode(row['offload'])}: goodput 1 -> {k} CPUs "
-                f"{text} (ideal {k}x); {row['verdict']}" + (
-                    "; disturbed: other processes shared its one CPU" if row["disturbed"]
-                    else ""))
+                f"{text} (ideal {k}x); {row['verdict']}" + (f"; {caveat}" if caveat else ""))
         columns.append(column)
     return columns

@@ -9,7 +9,7 @@ from analysis.stats import fmt
 from lab.cpus import SHARED_CPU_GENERATOR_LIMIT
 from lab.experiments.parallel.expected import FLAT, SCALES, SCALES_SHARE
 from lab.experiments.parallel.measure import EVEN
-from lab.experiments.parallel.speedups import mode
+from lab.experiments.parallel.speedups import judged, mode
 
 # A server that kept fewer CPUs than this busy on k CPUs ran its work on about one.
 ONE_CPU_BUSY = 1.3
@@ -41,13 +41,14 @@ def _summary(speedups: pd.DataFrame) -> Finding:
     at = speedups[speedups["k"] == k]
     parts = []
     for (endpoint, offload), rows in at.groupby(["endpoint", "offload"], sort=True):
-        judged = rows[~rows["disturbed"]]
-        scaled = sorted(judged.loc[judged["verdict"] == SCALES, "target"])
-        flat = sorted(judged.loc[judged["verdict"] == FLAT, "target"])
-        part = (f"{endpoint} {mode(offload)}: {len(scaled)} of {len(judged)} target(s) "
+        kept = rows[judged(rows)]
+        scaled = sorted(kept.loc[kept["verdict"] == SCALES, "target"])
+        flat = sorted(kept.loc[kept["verdict"] == FLAT, "target"])
+        part = (f"{endpoint} {mode(offload)}: {len(scaled)} of {len(kept)} target(s) "
                 f"scaled, {len(flat)} did not ({', '.join(flat) or 'none'})")
-        if len(judged) < len(rows):
-            part += f", {len(rows) - len(judged)} disturbed (not judged)"
+        if len(kept) < len(rows):
+            part += (f", {len(rows) - len(kept)} not judged (disturbed, refused or unequal "
+                     "work)")
         parts.append(part)
     return Finding("parallel", f"From 1 to {k} CPUs: " + "; ".join(parts) + ".", headline=True,
                    values={"k": k})
@@ -66,7 +67,14 @@ def _target_finding(target: str, variant: str, k: int, rows: pd.DataFrame,
             f"{fmt(r['busy_1'], 'ratio')} ({r['endpoint']} {mode(r['offload'])})"
             for _, r in disturbed.iterrows()) + " of it, so other processes shared that CPU "
             "and those speed-ups are inflated.")
-    rows = rows[~rows["disturbed"] & (rows["refused"] == 0)]
+    unequal = rows[rows["unequal"] & ~rows["disturbed"]]
+    if not unequal.empty:
+        text += (" Not comparable: a request cost the server " + ", ".join(
+            f"{fmt(r['cost_1'], 'ms', True)} of CPU on 1 CPU and {fmt(r['cost_k'], 'ms', True)} "
+            f"on {r['k']} ({r['endpoint']} {mode(r['offload'])})"
+            for _, r in unequal.iterrows()) + ", so those were not the same work (a JIT "
+            "compiler still compiling it, which on one CPU takes longer).")
+    rows = rows[judged(rows)]
     agree = rows[rows["verdict"] == rows["expected_verdict"]]
     differ = rows[(rows["verdict"] != rows["expected_verdict"])
                   & (rows["expected_verdict"] != "n/a") & (rows["verdict"] != "n/a")]

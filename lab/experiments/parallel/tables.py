@@ -25,10 +25,12 @@ def speedup_table(speedups: pd.DataFrame) -> Table:
             share += f" ({row['refused']} refused)"
         table.rows.append([
             text(label(row["target"], row["variant"])),
-            text(f"{row['endpoint']} {mode(row['offload'])}"), num(row["size"]),
+            text(f"{row['endpoint']} {mode(row['offload'])}"
+                 + (" (counted)" if row["counted"] else "")), num(row["size"]),
             num(row["single_ms"], "ms"), num(row["k"]), num(row["goodput_1"]),
             num(row["goodput_k"]), num(row["speedup"], "ratio"), num(row["expected"], "ratio"),
-            text(row["verdict"] + (" (disturbed)" if row["disturbed"] else "")), text(busy),
+            text(row["verdict"] + (" (disturbed)" if row["disturbed"] else "")
+                 + (" (unequal work)" if row["unequal"] else "")), text(busy),
             text(share), num(row["n"])])
     return table
 
