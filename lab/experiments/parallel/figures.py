@@ -30,14 +30,21 @@ def speedup_figure(speedups: pd.DataFrame) -> Figure | None:
         for col, (metric, title) in enumerate((("speedup", f"speed-up, 1 -> {k} CPUs"),
                                                ("busy_k", f"server CPUs busy on {k} CPUs"))):
             ax = axes[row][col]
+            edge = k + 0.5  # beyond it, a value is drawn at the edge as a '>'
             for endpoint, offload, colour, marker in SERIES:
                 mine = at[(at["endpoint"] == endpoint) & (at["offload"] == offload)]
                 mine = mine.dropna(subset=[metric])
-                ax.scatter(mine[metric], [y[(str(t), str(v))] for t, v in
-                                          zip(mine["target"], mine["variant"], strict=True)],
-                           color=colour, marker=marker, s=34, zorder=3,
-                           edgecolors="black" if offload else "none", linewidths=0.6,
-                           label=f"{endpoint} {mode(offload)}")
+                ys = [y[(str(t), str(v))] for t, v in zip(mine["target"], mine["variant"],
+                                                          strict=True)]
+                inside = (mine[metric] <= edge).tolist()
+                style = {"color": colour, "s": 34, "zorder": 3, "linewidths": 0.6,
+                         "edgecolors": "black" if offload else "none"}
+                ax.scatter(mine[metric][inside], [v for v, i in zip(ys, inside, strict=True)
+                                                  if i], marker=marker,
+                           label=f"{endpoint} {mode(offload)}", **style)
+                ax.scatter([edge] * (len(ys) - sum(inside)),
+                           [v for v, i in zip(ys, inside, strict=True) if not i], marker=">",
+                           **style)
             for x, style, text in ((1, ":", "1 CPU's worth"), (k, "--", f"ideal ({k})")):
                 ax.axvline(x, color="black", linestyle=style, linewidth=1, label=text)
             ax.set_xlim(0, k + 0.6)
@@ -60,5 +67,6 @@ def speedup_figure(speedups: pd.DataFrame) -> Figure | None:
                 f"at {best['speedup']:.2f}x.")
     return Figure("Speed-up from more CPUs", embed(fig), alt,
                   "Speed-up: work done per second on k CPUs over on 1 CPU (the same requests "
-                  "at both), medians over repetitions. CPUs busy: the server's CPU time "
-                  "during the closed loop over its length.")
+                  "at both), medians over repetitions; a '>' at the right edge is beyond the "
+                  "axis (see the table). CPUs busy: the server's CPU time during the closed "
+                  "loop over its length.")
