@@ -40,9 +40,10 @@ def steps_figure(ranks: pd.DataFrame, cpus: int) -> Figure | None:
             ax.plot(group["rank"], group["measured"] / t, marker="o", markersize=3,
                     color=colour, linewidth=1.2, label=pool_label(pool))
         knob = str(mine["pool_knob"].iloc[0])
-        ax.set_title(target + (f" (P = {knob})" if knob != "none" else ""))
+        ax.set_title(target)
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=7, frameon=False)
+        ax.legend(fontsize=7, frameon=False, title_fontsize=7,
+                  title=f"P = {knob}" if knob != "none" else None)
     for ax in axes.flat[len(targets):]:
         ax.axis("off")
     for ax in axes[:, 0]:
