@@ -21,7 +21,7 @@ from lab.cpus import SHARED_CPU_GENERATOR_LIMIT, CpuLevel, CpuSets, cpu_levels
 from lab.experiments.framework import Context, Point, Session, interleave
 from lab.loadgen import ClosedLoopResult, PacerRecord, parse_pacer_summary, run_closed_loop
 from lab.targets import Target
-from lab.workload import SIZED, calibrate, wait_idle, warm_up
+from lab.workload import SIZED, calibrate, request_ms, wait_idle, warm_up
 
 CONNECTIONS_PER_CPU = 4
 # On one CPU, a closed loop of CPU-bound requests keeps any server busy; one that got less
@@ -94,11 +94,14 @@ def sessions(spec: ParallelSpec, targets: Sequence[Target], cpus: CpuSets) -> li
 _sizes: dict[tuple[str, str, str], int] = {}
 
 
-def size_for(ctx: Context, endpoint: str) -> int:
+def size_for(ctx: Context, endpoint: str) -> tuple[int, bool]:
+    """The calibrated size, and whether it was calibrated just now (on this server, inline:
+    which warmed that path up)."""
     key = (ctx.run.run_id, ctx.session.target.name, endpoint)
-    if key not in _sizes:
-        _sizes[key] = calibrate(ctx.server, endpoint, ctx.spec.request_ms)
-    return _sizes[key]
+    if key in _sizes:
+        return _sizes[key], False
+    _sizes[key] = calibrate(ctx.server, endpoint, ctx.spec.request_ms)
+    return _sizes[key], True
 
 
 def cycle_goodput(records: Sequence[PacerRecord]) -> float | None:
@@ -153,9 +156,10 @@ def measure(ctx: Context, point: Point) -> None:
     cpus = session.cpus or ctx.backend.cpus.server
     shared = len(set(cpus) & set(ctx.backend.cpus.load))
     connections = connections_for(spec, ctx.backend.cpus)
-    size = size_for(ctx, endpoint)
+    size, warm = size_for(ctx, endpoint)
     path = SIZED[endpoint].path(size, offload)
-    single_ms = warm_up(ctx.server, path)
+    single_ms = request_ms(ctx.server, path) if warm and not offload else \
+        warm_up(ctx.server, path)
     cpu_before = ctx.server.cpu_seconds()
     result, load = run_closed_loop(ctx.backend, ctx.url + path, connections, spec.window_s,
                                    tool="pacer", records=True)

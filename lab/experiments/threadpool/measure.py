@@ -22,7 +22,7 @@ from lab.experiments.framework import Context, Point, Session, interleave
 from lab.experiments.threadpool.theory import burst, fair_share
 from lab.loadgen import PacerRecord, Stream, run_pacer
 from lab.targets import Target
-from lab.workload import SIZED, calibrate, warm_up
+from lab.workload import SIZED, calibrate, fastest_ms, warm_up
 
 ENDPOINT = "/hash"
 PROBE_CONNECTIONS = 4
@@ -90,12 +90,14 @@ def sessions(spec: ThreadpoolSpec, targets: Sequence[Target], cpus: CpuSets) -> 
 _sizes: dict[tuple[str, str], int] = {}
 
 
-def size_for(ctx: Context) -> int:
-    """iter for this target in this run, calibrated offloaded on its first session."""
+def size_for(ctx: Context) -> tuple[int, bool]:
+    """iter for this target in this run, calibrated offloaded on its first session, and
+    whether that was just now (on this server: which warmed the path up)."""
     key = (ctx.run.run_id, ctx.session.target.name)
-    if key not in _sizes:
-        _sizes[key] = calibrate(ctx.server, ENDPOINT, ctx.spec.request_ms, offload=True)
-    return _sizes[key]
+    if key in _sizes:
+        return _sizes[key], False
+    _sizes[key] = calibrate(ctx.server, ENDPOINT, ctx.spec.request_ms, offload=True)
+    return _sizes[key], True
 
 
 def threads_in_effect(ctx: Context) -> int | None:
@@ -109,9 +111,9 @@ def measure(ctx: Context, point: Point) -> None:
     target = ctx.session.target
     cpus = ctx.session.cpus or ctx.backend.cpus.server
     shared = len(set(cpus) & set(ctx.backend.cpus.load))
-    size = size_for(ctx)
+    size, warm = size_for(ctx)
     path = SIZED[ENDPOINT].path(size, offload=True)
-    single_ms = warm_up(ctx.server, path)
+    single_ms = fastest_ms(ctx.server, path) if warm else warm_up(ctx.server, path)
     threads = threads_in_effect(ctx)
     makespan = burst(spec.requests, single_ms, threads, len(cpus))[-1]  # to plan the run
     probe = probe_of(target)
