@@ -37,7 +37,7 @@ INLINE, OFFLOAD = "inline", "offload"
 @dataclass(frozen=True)
 class ParallelSpec:
     plan: tuple[tuple[str, tuple[str, ...]], ...]   # endpoint -> modes (inline, offload)
-    request_ms: float       # one request's length on an idle server (sizes are calibrated)
+    request_ms: float       # server CPU per request (sizes are calibrated to it)
     window_s: float         # each closed loop
     repetitions: int
     max_cpus: int | None = None   # None: 1, 2, 4, ... up to what the machine gives

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from lab.cpus import SHARED_CPU_GENERATOR_LIMIT, CpuLevel, CpuSets, cpu_levels
 from lab.experiments.framework import Context, Point, Session, interleave
 from lab.experiments.threadpool.theory import burst, fair_share
-from lab.loadgen import PacerRecord, Stream, run_pacer
+from lab.loadgen import PacerRecord, Stream, percentile, run_pacer
 from lab.targets import Target
 from lab.workload import SIZED, calibrate, fastest_ms, warm_up
 
@@ -34,7 +34,7 @@ BURST_STREAM = "burst"
 class ThreadpoolSpec:
     requests: int                  # B, sent at once
     pool_sizes: tuple[int, ...]    # P
-    request_ms: float              # one request's length on an idle server (calibrated)
+    request_ms: float              # server CPU per request (sizes are calibrated to it)
     repetitions: int
     max_cpus: int | None = 2       # CPU levels 1, 2, ... up to this (None: the machine's)
     probe_rate: float = 100.0      # pool probes per second, where the target has one
@@ -160,9 +160,9 @@ def measure(ctx: Context, point: Point) -> None:
         row("completion_ms", done if done != float("inf") else None, "ms", rank=rank)
         row("theory_completion_ms", theory, "ms", rank=rank)
     for name, values in (("", measured), ("theory_", expected)):
-        row(f"{name}completion_p50_ms", _p50(values), "ms")
-        row(f"{name}completion_max_ms", values[-1] if values[-1] != float("inf") else None,
-            "ms")
+        for stat, q in (("p50", 50), ("max", 100)):
+            found = percentile(values, q)  # a failure, infinitely slow, is no time
+            row(f"{name}completion_{stat}_ms", found if found != float("inf") else None, "ms")
     row("single_ms", single_ms, "ms")
     row("t_ms", t, "ms")
     row("iter", size, "iter")
@@ -174,12 +174,6 @@ def measure(ctx: Context, point: Point) -> None:
     if probe:
         _probe_rows(row, [r for r in result.records if r.stream == "probe"], bursts,
                     t, threads, len(cpus), lead)
-
-
-def _p50(values: Sequence[float]) -> float | None:
-    """The nearest-rank median (a failure, infinite, makes it None)."""
-    found = sorted(values)[(len(values) + 1) // 2 - 1]
-    return found if found != float("inf") else None
 
 
 def _probe_rows(row, probes: list[PacerRecord], bursts: list[PacerRecord], t: float,
