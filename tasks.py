@@ -6,9 +6,11 @@ This file only parses options and calls the lab package.
 from __future__ import annotations
 
 import functools
+import subprocess
 import sys
 
 from invoke import Collection, Exit, task
+from rich.markup import escape
 
 from lab.console import console
 from lab.errors import LabError
@@ -37,7 +39,7 @@ def lab_task(help_: dict[str, str] | None = None, **kwargs):
             try:
                 return fn(c, *args, **kw)
             except LabError as exc:
-                console.print(f"[red]error:[/red] {exc}")
+                console.print(f"[red]error:[/red] {escape(str(exc))}")
                 raise Exit(code=1) from None
             except KeyboardInterrupt:
                 console.print("[yellow]interrupted[/yellow]: everything started was stopped; "
@@ -172,11 +174,14 @@ def serve(c, target, port=None, backend="auto", knob=None, server_cpus=None, loa
 EXPERIMENT_HELP = {"profile": "quick (seconds per target), standard (default) or full",
                    "target": TARGET_HELP, "backend": BACKEND_HELP,
                    "resume": "finish an interrupted run (its id, or 'latest') without "
-                             "repeating what it measured", **CPU_HELP, **ENGINE_HELP}
+                             "repeating what it measured",
+                   "force_mixed": "with --resume: finish the run even though its code, specs "
+                                  "or images differ from now (the run is marked mixed)",
+                   **CPU_HELP, **ENGINE_HELP}
 
 
 def _experiment(name: str, profile, target, backend, resume, server_cpus, load_cpus,
-                *engines) -> None:
+                force_mixed, *engines) -> None:
     from lab.doctor import preflight
     from lab.measure import measure, plan
     from lab.results import open_run
@@ -189,27 +194,27 @@ def _experiment(name: str, profile, target, backend, resume, server_cpus, load_c
     _engines(*engines)
     chosen = _backend(backend, server_cpus, load_cpus)
     preflight(chosen.name)
-    run = measure([name], profile, targets, chosen, resume=resume)
+    run = measure([name], profile, targets, chosen, resume=resume, force_mixed=force_mixed)
     console.print(f"results: {run.folder}")
 
 
 @lab_task(help_={"experiment": "the experiment to run (see lab.experiments)", **EXPERIMENT_HELP})
 def run(c, experiment, profile="standard", target=None, backend="auto", resume=None,
-        server_cpus=None, load_cpus=None, server_engine=None, load_engine=None,
-        server_address=None, insecure_engine=False):
+        server_cpus=None, load_cpus=None, force_mixed=False, server_engine=None,
+        load_engine=None, server_address=None, insecure_engine=False):
     """Run one experiment by name into a new results folder (or finish one with --resume)."""
     _experiment(experiment, profile, target, backend, resume, server_cpus, load_cpus,
-                server_engine, load_engine, server_address, insecure_engine)
+                force_mixed, server_engine, load_engine, server_address, insecure_engine)
 
 
 def _experiment_task(name: str, title: str):
     """lab.<name>: the same as `lab.run <name>`, one task per registered experiment."""
 
     def body(c, profile="standard", target=None, backend="auto", resume=None,
-             server_cpus=None, load_cpus=None, server_engine=None, load_engine=None,
-             server_address=None, insecure_engine=False):
+             server_cpus=None, load_cpus=None, force_mixed=False, server_engine=None,
+             load_engine=None, server_address=None, insecure_engine=False):
         _experiment(name, profile, target, backend, resume, server_cpus, load_cpus,
-                    server_engine, load_engine, server_address, insecure_engine)
+                    force_mixed, server_engine, load_engine, server_address, insecure_engine)
 
     body.__name__ = body.__qualname__ = name.replace("-", "_")
     body.__doc__ = f"Experiment {name}: {title} (the same as `lab.run {name}`)."
@@ -233,8 +238,8 @@ def experiments(c):
 
 @lab_task(help_=EXPERIMENT_HELP, name="all")
 def all_(c, profile="standard", target=None, backend="auto", resume=None, server_cpus=None,
-         load_cpus=None, server_engine=None, load_engine=None, server_address=None,
-         insecure_engine=False):
+         load_cpus=None, force_mixed=False, server_engine=None, load_engine=None,
+         server_address=None, insecure_engine=False):
     """The whole lab: build, verify, run every experiment, write the report; prints its path."""
     from lab import RESULTS_DIR
     from lab.doctor import preflight
@@ -245,7 +250,7 @@ def all_(c, profile="standard", target=None, backend="auto", resume=None, server
     _engines(server_engine, load_engine, server_address, insecure_engine)
     backend_ = _backend(backend, server_cpus, load_cpus)
     preflight(backend_.name)
-    run_id, report = run_all(chosen, backend_, profile, resume)
+    run_id, report = run_all(chosen, backend_, profile, resume, force_mixed)
     console.print(f"results: {RESULTS_DIR / run_id}")
     if report:
         console.print(f"[bold green]report: {report}[/bold green]")
@@ -263,7 +268,8 @@ def report(c, run_id="latest"):
 @lab_task(help_={"run_a": "the earlier run (its id, or 'latest')",
                  "run_b": "the later run"})
 def compare(c, run_a, run_b):
-    """Compare two runs: per target and metric, the ratio and whether it beats their noise."""
+    """Compare two runs: what differs between them, then per target and metric both medians
+    with intervals, B/A, a stated test (Holm-corrected) and a verdict."""
     from analysis.compare import compare_runs, render_comparison
     from lab.experiments import registry
 
@@ -337,9 +343,12 @@ def test(c, suite="all", target=None, backend="all", keyword=None):
     args += ["--backend", backend]
     if keyword:
         args += ["-k", keyword]
-    result = c.run(" ".join(f"'{a}'" for a in args), warn=True, pty=sys.stdout.isatty())
-    if result.exited != 0:
-        raise Exit(code=result.exited)
+    if sys.stdout.isatty():
+        exited = c.run(" ".join(f"'{a}'" for a in args), warn=True, pty=True).exited
+    else:  # CI: no stdin to pass on (builds must not read whatever a runner's pipe holds)
+        exited = subprocess.run(args, stdin=subprocess.DEVNULL).returncode
+    if exited != 0:
+        raise Exit(code=exited)
 
 
 @lab_task(help_={"backend": "native (default) or docker", **CPU_HELP})
@@ -352,12 +361,74 @@ def bench_loadgen(c, backend="native", server_cpus=None, load_cpus=None):
         raise Exit("the pacer missed a target (see above)", code=1)
 
 
+@lab_task(help_={"run_id": "the run to submit: its id, or 'latest' (the default)",
+                 "answers": "your answers file (default: answers.toml in the lab's folder)",
+                 "out": "the folder the archive goes to (default: submissions/)",
+                 "template": "write the answers template (for --run-id's run) and stop",
+                 "allow_incomplete": "submit a run that did not finish or lacks an "
+                                     "experiment (the grader sees why)"})
+def submit(c, run_id="latest", answers=None, out=None, template=False, allow_incomplete=False):
+    """Pack a run, its report and your answers into one archive to hand in
+    (assignment/README.md); --template writes the answers file to fill in first."""
+    from pathlib import Path
+
+    from lab import ROOT
+    from lab.assignment.course import submit_run, write_template
+    from lab.experiments import registry
+    from lab.pipeline import write_report
+
+    answers_path = Path(answers) if answers else ROOT / "answers.toml"
+    if template:
+        path = write_template(answers_path, run_id, list(registry().values()))
+        console.print(f"[bold green]answers template: {path}[/bold green] (fill it in, then "
+                      "run lab.submit)")
+        return
+    archive = submit_run(run_id, answers_path, Path(out) if out else ROOT / "submissions",
+                         allow_incomplete, list(registry()), write_report)
+    console.print(f"[bold green]submission: {archive}[/bold green]")
+
+
+@lab_task(help_={"paths": "submission archives, folders of them or shell patterns, "
+                          "comma-separated",
+                 "out": "where the class report goes (default: grading/)"})
+def grade(c, paths, out=None):
+    """Grade submissions: verify each archive, recompute its tables from raw records, mark
+    its answers against its own data; write a class report (HTML and CSV)."""
+    from pathlib import Path
+
+    from lab import ROOT
+    from lab.assignment.course import expand, grade_paths
+    from lab.experiments import registry
+
+    html, csv = grade_paths(expand(paths), Path(out) if out else ROOT / "grading",
+                            list(registry().values()))
+    console.print(f"[bold green]class report: {html}[/bold green] (and {csv})")
+
+
+@lab_task(help_={"name": "the new runtime's name (its folder under runtimes/)",
+                 "language": "the skeleton's language: python, c, go or java",
+                 "into": "create it in this folder instead of runtimes/ (then add the folder "
+                         "to LAB_RUNTIMES_PATH)"})
+def new_runtime(c, name, language, into=None):
+    """Scaffold runtimes/NAME/ (runtime.toml, Dockerfile, README, a server answering /ping)
+    and print the next steps."""
+    from pathlib import Path
+
+    from lab import RUNTIMES_DIR
+    from lab.scaffold import next_steps, scaffold
+
+    folder = scaffold(name, language, Path(into) if into else RUNTIMES_DIR)
+    console.print(f"[bold green]created {folder}[/bold green]; next:")
+    for number, step in enumerate(next_steps(folder, language), 1):
+        console.print(f"  {number}. {step}")
+
+
 def _collection() -> Collection:
     from lab.experiments import registry
 
     lab = Collection("lab")
     for each in (targets, experiments, base, build, verify, serve, run, report, compare, all_,
-                 clean, doctor, bench_loadgen):
+                 clean, doctor, bench_loadgen, submit, grade, new_runtime):
         lab.add_task(each)
     for name, each in registry().items():
         lab.add_task(_experiment_task(name, each.title))

@@ -38,12 +38,27 @@ class Finding:
             k: math.nan if v is None else float(v) for k, v in self.values.items()})
 
 
+LOWER_IS_BETTER_UNITS = ("ms", "s", "us", "errors", "requests failed")
+
+
 @dataclass(frozen=True)
 class Headline:
-    """What lab.compare compares for an experiment: these metrics, in rows matching where."""
+    """What lab.compare compares for an experiment: these metrics, in rows matching where.
+
+    better: metric -> "higher" or "lower", where the default (direction()) is wrong.
+    """
 
     metrics: tuple[str, ...]
     where: Mapping[str, object] = field(default_factory=dict)
+    better: Mapping[str, str] = field(default_factory=dict)
+
+    def direction(self, metric: str, unit: str = "") -> str:
+        """Which way is better: explicit, else lower for times, latencies and errors,
+        higher for everything else (rates, goodput, efficiency)."""
+        if metric in self.better:
+            return self.better[metric]
+        lower = unit in LOWER_IS_BETTER_UNITS or metric.startswith(("latency", "errors"))
+        return "lower" if lower else "higher"
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """Read one results folder into frames: run.json, every <experiment>.csv, failures, points.
 
-Nothing here measures or writes; a folder written by another schema version is refused
-(lab.results.check_schema) with a message saying what to do.
+Nothing here measures or writes; a folder of an older schema version is upgraded in memory
+(lab.results.upgrade), one of an unknown version refused with a message saying what to do.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pandas as pd
 
 from lab import RESULTS_DIR
 from lab.errors import LabError
-from lab.results import ROW_COLUMNS, check_schema, open_run
+from lab.results import ROW_COLUMNS, check_schema, open_run, read_meta
 
 # Columns every tidy table must have for the analysis to read it.
 REQUIRED_COLUMNS = ("target", "metric", "value")
@@ -69,15 +70,19 @@ class RunData:
         """The experiment's tidy rows (an empty frame when it has none)."""
         return self.tables.get(experiment, pd.DataFrame(columns=list(ROW_COLUMNS)))
 
+    def point_records(self, experiment: str) -> Iterator[tuple[Path, dict]]:
+        """Every readable point file of an experiment, parsed, in file-name order."""
+        for path in sorted((self.path / experiment / "points").glob("*.json")):
+            try:
+                yield path, json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+
     def points(self, experiment: str) -> pd.DataFrame:
         """One row per finished point: key, raw file (relative), target, variant, repetition
         and the point's parameters (from its first tidy row)."""
         records = []
-        for path in sorted((self.path / experiment / "points").glob("*.json")):
-            try:
-                point = json.loads(path.read_text())
-            except (OSError, ValueError):
-                continue
+        for path, point in self.point_records(experiment):
             first = (point.get("rows") or [{}])[0]
             records.append({**{k: v for k, v in first.items()
                                if k not in ("metric", "value", "unit", "flags", "stream")},
@@ -111,7 +116,7 @@ def resolve(path_or_run_id: str | Path, results_dir: Path = RESULTS_DIR) -> Path
 def load_run(path_or_run_id: str | Path, results_dir: Path = RESULTS_DIR) -> RunData:
     """Every table and failure of one run. LabError for a missing folder or another schema."""
     folder = resolve(path_or_run_id, results_dir)
-    run = RunData(folder, json.loads((folder / "run.json").read_text()))
+    run = RunData(folder, read_meta(folder))
     for csv_path in sorted(folder.glob("*.csv")):
         frame = read_table(csv_path, run.problems)
         if frame is not None:
@@ -125,6 +130,9 @@ def load_run(path_or_run_id: str | Path, results_dir: Path = RESULTS_DIR) -> Run
                 run.problems.append(f"{path.relative_to(folder)} could not be read ({exc})")
         if items:
             run.failures[failures.parent.name] = items
+    from analysis.samples import attach_intervals  # it reads runs: imported here, not above
+
+    attach_intervals(run)
     return run
 
 

@@ -15,8 +15,13 @@ from analysis.load import RunData
 from analysis.stats import parameter_columns, params_label
 
 FLAG_MEANINGS = {
-    "generator-bound": "the load generator used more than 90 % of its CPUs, so it, not the "
-                       "server, may have been the limit: treat throughput as a lower bound",
+    "generator-bound": "the load generator ran above 80 % of the rate it can drive at all "
+                       "(its ceiling, calibrated once per run), or used 90 % of its CPUs over "
+                       "its own measured window, so it, not the server, may have been the "
+                       "limit: treat throughput as a lower bound",
+    "noisy": "other processes used more than 5 % of the server's CPUs while it was measured "
+             "(foreign_cpu_server_share): the server had that much less, so its numbers may "
+             "be low and its latencies high",
     "errors": "some requests failed (connect, read, write, status or timeout); latency and "
               "throughput count only the successful ones",
     "no-responses": "the load generator got no response at all: the server did not answer "
@@ -115,6 +120,11 @@ def gap_findings(run: RunData) -> list[Finding]:
                 "measurement failed)."), "failure"))
     for problem in run.problems:
         findings.append(Finding("(all)", problem, "failure"))
+    for mixed in run.meta.get("mixed") or []:
+        findings.append(Finding("(all)", (
+            f"This run is mixed: it was resumed at {mixed.get('at')} with --force-mixed "
+            f"although {'; '.join(mixed.get('differences') or ['something'])}. Points measured "
+            "before and after may not be comparable."), "failure"))
     if not run.experiments:
         findings.append(Finding("(all)", "This run has no experiments and no result tables.",
                                 "failure"))

@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis.content import label
 from analysis.quality import knobs_text
-from analysis.stats import fmt, parameter_columns, params_label
+from analysis.stats import fmt, interval_text, parameter_columns, params_label
 
 MAX_GENERIC_ROWS = 600
 
@@ -33,7 +33,8 @@ class Table:
 def num(value: object, unit: str = "") -> Cell:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Cell("n/a", "")  # sorts below every number
-    return Cell(fmt(value, unit), float(value))  # type: ignore[arg-type]
+    number = float(value)  # type: ignore[arg-type]
+    return Cell(fmt(value, unit), max(-1e300, min(1e300, number)))  # inf sorts, as a number
 
 
 def text(value: object) -> Cell:
@@ -44,11 +45,10 @@ def text(value: object) -> Cell:
 def generic_table(experiment: str, agg: pd.DataFrame) -> Table:
     params = parameter_columns(agg)
     table = Table(f"{experiment}: medians per target, parameters and metric",
-                  ["target", "knobs", "parameters", "metric", "median", "unit", "min-max", "n",
+                  ["target", "knobs", "parameters", "metric", "median", "unit", "interval", "n",
                    "flags"], [False, False, False, False, True, False, False, True, False])
     for _, row in agg.head(MAX_GENERIC_ROWS).iterrows():
-        spread = (f"{fmt(row['low'], row['unit'])} - {fmt(row['high'], row['unit'])}"
-                  if row["n"] >= 2 else "n/a")
+        spread = interval_text(row, str(row["unit"]))
         table.rows.append([
             text(label(row["target"], row.get("variant", "default"))),
             text(knobs_text(row.get("knobs", "{}"))), text(params_label(row, params)),

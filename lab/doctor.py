@@ -133,7 +133,8 @@ def _availability(target: Target) -> Check:
                      f"`uv run invoke lab.build --target {target} --backend native`, then again")
     try:
         done = subprocess.run(list(target.availability), cwd=target.runtime.folder,
-                              capture_output=True, text=True, timeout=15)
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=15)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Check(name, "warn", f"its availability check failed: {exc}")
     said = (done.stdout + done.stderr).strip().splitlines()

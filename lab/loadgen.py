@@ -9,14 +9,15 @@ a request that failed, timed out or got no 2xx counts as infinitely slow.
 
 from __future__ import annotations
 
-import math
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from analysis.stats import nearest_rank
 from lab.backends import Backend, LoadRun
 from lab.errors import LabError
 from lab.pacer import (  # noqa: F401  (re-exported: what the experiments use)
+    Background,
     PacerRecord,
     PacerResult,
     Stream,
@@ -26,11 +27,6 @@ from lab.pacer import (  # noqa: F401  (re-exported: what the experiments use)
     run_pacer,
 )
 from lab.wrk import SAMPLE_INTERVAL_S, WRK_TIMEOUT_S, WrkResult, parse_wrk, wrk_argv
-
-# A generator that used more than this share of its CPUs was the bottleneck itself.
-# (The pacer keeps its core busy above ~20k requests/s by design: judge it by its
-# dispatch lag instead.)
-GENERATOR_BOUND_UTILISATION = 0.9
 
 
 @dataclass(frozen=True)
@@ -95,7 +91,10 @@ def run_closed_loop(backend: Backend, url: str, connections: int, duration_s: fl
                           parse_pacer_records(run.stdout)), run
     if tool == "pacer":
         return from_pacer(parse_pacer_summary(run.stdout), run.stdout), run
-    return from_wrk(parse_wrk(run.stdout, run.stderr), connections, run.stdout), run
+    # The raw record keeps the socket samples (stderr) beside the report: both are needed
+    # to derive the result again (parse_wrk finds each by its marker).
+    raw = run.stdout + "\n" + run.stderr
+    return from_wrk(parse_wrk(run.stdout, run.stderr), connections, raw), run
 
 
 def from_pacer(summary: dict, raw: str,
@@ -154,16 +153,9 @@ def run_wrk(backend: Backend, url: str, connections: int, duration_s: int,
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The nearest-rank q-th percentile (0 < q <= 100): the smallest value with at least
-    q% of the values at or below it. Exact with infinite values (failed requests), which
-    interpolation is not: one failure among 100 requests makes p99 the slowest
-    success, two make it infinite. NaN for no values."""
-    if not 0 < q <= 100:
-        raise ValueError(f"percentile {q} is not in (0, 100]")
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+    """The nearest-rank q-th percentile, exact with infinite values (failed requests):
+    analysis.stats.nearest_rank, the one definition the lab measures and analyses with."""
+    return nearest_rank(values, q)
 
 
 def latency_percentiles(records: Iterable[PacerRecord],
@@ -172,8 +164,3 @@ def latency_percentiles(records: Iterable[PacerRecord],
     timed-out or non-2xx request counting as infinitely slow."""
     latencies = [r.latency_ms for r in records]
     return {q: percentile(latencies, q) for q in qs}
-
-
-def load_utilisation(run: LoadRun, load_cpus: int) -> float:
-    """Share of its CPU set the generator used while it ran (1.0 = all of it)."""
-    return run.cpu_seconds / max(run.wall_seconds * load_cpus, 1e-9)

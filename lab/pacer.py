@@ -29,11 +29,13 @@ class Stream:
     rate_per_s: float
     phase_ms: float = 0.0
     connections: int | None = None
+    poisson: bool = False   # exponential gaps of mean 1/rate (seeded) instead of equal ones
 
     def flag(self) -> str:
         phase = f"+{self.phase_ms:g}ms" if self.phase_ms else ""
         conns = f":{self.connections}" if self.connections else ""
-        return f"{self.name}={self.path}@{self.rate_per_s:g}{phase}{conns}"
+        arrivals = "~" if self.poisson else ""
+        return f"{self.name}={self.path}@{arrivals}{self.rate_per_s:g}{phase}{conns}"
 
 
 @dataclass(frozen=True)
@@ -89,15 +91,43 @@ class PacerResult:
         return min((s["achieved"] for s in self.summary["streams"]), default=0.0)
 
 
+@dataclass(frozen=True)
+class Background:
+    """Connections held beside the streams (loadgen/README.md): `idle` answered once, then
+    silent; `slow` slowloris clients sending a request head one byte every slow_interval_s;
+    `pad`: stream name -> bytes its request heads are padded to."""
+
+    idle: int = 0
+    idle_wait_s: float = 10.0
+    slow: int = 0
+    slow_interval_s: float = 0.1
+    pad: tuple[tuple[str, int], ...] = ()
+    prime_wait_s: float | None = None   # None: the pacer's default (2 s)
+
+    def flags(self) -> list[str]:
+        argv = []
+        if self.idle:
+            argv += ["-idle", str(self.idle), "-idle-wait", f"{self.idle_wait_s:g}s"]
+        if self.slow:
+            argv += ["-slow", str(self.slow), "-slow-interval", f"{self.slow_interval_s:g}s"]
+        for name, size in self.pad:
+            argv += ["-pad", f"{name}={size}"]
+        if self.prime_wait_s is not None:
+            argv += ["-prime-wait", f"{self.prime_wait_s:g}s"]
+        return argv
+
+
 def pacer_argv(backend: Backend, url: str, streams: list[Stream], duration_s: float,
-               connections: int, timeout_s: float, prime: str | None = None) -> list[str]:
+               connections: int, timeout_s: float, prime: str | None = None,
+               seed: int = 1, background: Background = Background()) -> list[str]:
     argv = [backend.loadgen_paths()["pacer"], "-url", url, "-duration", f"{duration_s:g}s",
-            "-connections", str(connections), "-timeout", f"{timeout_s:g}s", "-out", "-"]
+            "-connections", str(connections), "-timeout", f"{timeout_s:g}s", "-out", "-",
+            "-seed", str(seed)]
     if prime:
         argv += ["-prime", prime]
     for stream in streams:
         argv += ["-stream", stream.flag()]
-    return argv
+    return argv + background.flags()
 
 
 def parse_pacer_records(text: str) -> list[PacerRecord]:
@@ -124,13 +154,16 @@ def parse_pacer_summary(text: str) -> dict:
 
 def run_pacer(backend: Backend, url: str, streams: list[Stream], duration_s: float,
               connections: int = DEFAULT_CONNECTIONS, timeout_s: float = 15.0,
-              prime: str | None = "/ping") -> tuple[PacerResult, LoadRun]:
+              prime: str | None = "/ping", seed: int = 1,
+              background: Background = Background()) -> tuple[PacerResult, LoadRun]:
     """The open loop: each stream on its own connections (its own count, or `connections`),
     each connection primed with one request to `prime` (None: its stream's path) before
-    the clock starts."""
+    the clock starts; `seed` fixes the arrival times of Poisson streams; `background`
+    connections are opened before them."""
+    setup = background.idle_wait_s if background.idle else 0.0
     run = backend.run_load(pacer_argv(backend, url, streams, duration_s, connections,
-                                      timeout_s, prime),
-                           timeout=duration_s + timeout_s + 30)
+                                      timeout_s, prime, seed, background),
+                           timeout=setup + duration_s + timeout_s + 30)
     if run.returncode != 0:
         raise LabError(f"the pacer exited with status {run.returncode}",
                        detail=run.stderr[-2000:])

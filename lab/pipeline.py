@@ -21,7 +21,7 @@ def _stage(number: int, title: str) -> None:
 
 
 def run_all(targets: Sequence[Target], backend: Backend, profile: str,
-            resume: str | None = None) -> tuple[str, Path | None]:
+            resume: str | None = None, force_mixed: bool = False) -> tuple[str, Path | None]:
     """The whole lab on one backend; the run id and the report's path."""
     started = time.monotonic()
     names = list(registry())
@@ -41,7 +41,8 @@ def run_all(targets: Sequence[Target], backend: Backend, profile: str,
 
     _stage(3, f"experiments ({profile}: {', '.join(names)})")
     run = measure(names, profile, targets, backend, resume=resume, failed_builds=failed,
-                  extra_meta={"conformance": as_record(tallies, smoke)})
+                  extra_meta={"conformance": as_record(tallies, smoke)},
+                  force_mixed=force_mixed)
 
     _stage(4, "report")
     report = write_report(run.run_id)

@@ -35,6 +35,7 @@ class Knob:
     name: str
     description: str
     default: str
+    switch: bool = False   # 0 or 1, off by default (a teaching aid), not an integer >= 1
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class Target:
                 "readiness": self.readiness, "executors": self.executors,
                 "pool_knob": self.pool_knob, "mechanism": self.mechanism,
                 "max_connections": self.max_connections(),
+                "max_connections_reason": self.cap.reason if self.cap else None,
                 "offload_pools": dict(self.offload_pools),
                 "pool_probe": ({"path": self.pool_probe.path, "knob": self.pool_probe.knob,
                                 "description": self.pool_probe.description}
@@ -253,7 +255,7 @@ def load_runtime(toml_path: Path) -> tuple[Runtime, list[Target]]:
         raise LabError(f"{where} is not valid TOML: {exc}") from None
     knobs = {
         name: Knob(name, _need(k, "description", str, f"{where} [knobs.{name}]"),
-                   str(k.get("default", "")))
+                   str(k.get("default", "")), k.get("switch") is True)
         for name, k in data.get("knobs", {}).items()
     }
     runtime = Runtime(

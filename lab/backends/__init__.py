@@ -58,6 +58,16 @@ class Server(Protocol):
     def cpu_seconds(self) -> float:
         """CPU seconds used so far by the server and its children."""
 
+    def memory_bytes(self) -> int | None:
+        """Anonymous resident memory of the whole target (every process; a page shared by
+        several processes counted once), in bytes; None where it cannot be read."""
+
+    def descriptors(self) -> int | None:
+        """Open file descriptors of the whole target (None where they cannot be counted)."""
+
+    def descriptor_limit(self) -> int | None:
+        """The server's soft limit of open descriptors (RLIMIT_NOFILE)."""
+
     def send_signal(self, signum: int) -> None: ...
 
     def wait_exit(self, timeout: float) -> int | None:

@@ -28,7 +28,7 @@ from docker.types import Ulimit
 from lab import IMAGE_NAMESPACE, LOADGEN_DIR, cleanup, ownership
 from lab.backends import BuildOutcome, LoadRun, ProgramRun
 from lab.backends.docker_base import BASE_IMAGE
-from lab.backends.docker_cpu import CpuMeter
+from lab.backends.docker_cpu import CpuMeter, MemoryMeter, cgroup_file
 from lab.backends.docker_images import PROJECT_LABEL, EngineImages
 from lab.backends.docker_network import measure_path
 from lab.backends.docker_watcher import enabled as watcher_enabled
@@ -92,7 +92,11 @@ class DockerServer:
         self.host = host
         self.port = port
         self.knobs = knobs
+        self.local = local
+        self._init = 0                      # docker-init's pid
+        self._procs: Path | None = None     # the container's cgroup.procs
         self.cpu_seconds = CpuMeter(container, local)
+        self.memory_bytes = MemoryMeter(container, local)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -103,6 +107,44 @@ class DockerServer:
     def host_pid(self) -> int:
         self.container.reload()
         return self.container.attrs["State"]["Pid"]  # docker-init; the server is its child
+
+    def processes(self) -> list[int] | None:
+        """The server's processes (not docker-init) as this machine sees them; None for an
+        engine elsewhere."""
+        if not self.local:
+            return None
+        if self._procs is None:
+            self._init = self.host_pid()
+            self._procs = cgroup_file(self._init, self.container.id, "pids", "cgroup.procs",
+                                      "cgroup.procs")
+            if self._procs is None:
+                self.local = False  # no cgroup of it here: do not look again
+                return None
+        try:
+            return [int(p) for p in self._procs.read_text().split() if int(p) != self._init]
+        except OSError:  # the container is gone
+            return None
+
+    def descriptors(self) -> int | None:
+        """Counted in /proc of the engine's machine when it is this one and the lab may read
+        the container's processes (root may); None otherwise: counting from inside the
+        container would charge the container's CPU, which the experiments measure."""
+        pids = self.processes()
+        if pids is None:
+            return None
+        count = 0
+        for pid in pids:
+            try:
+                count += len(os.listdir(f"/proc/{pid}/fd"))
+            except FileNotFoundError:  # it has just exited
+                continue
+            except PermissionError:
+                return None
+        return count
+
+    def descriptor_limit(self) -> int | None:
+        limits = self.container.attrs.get("HostConfig", {}).get("Ulimits") or []
+        return next((u["Soft"] for u in limits if u.get("Name") == "nofile"), None)
 
     def alive(self) -> bool:
         try:

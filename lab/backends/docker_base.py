@@ -63,7 +63,8 @@ def _debootstrap(name: str, workdir: Path, say: Callable[[str], None]) -> Path:
     suite = _suite_of(name)
     say(f"building {name} with debootstrap --variant=minbase {suite} from {DEBIAN_MIRROR}")
     proc = subprocess.Popen(["debootstrap", "--variant=minbase", suite, str(rootfs),
-                             DEBIAN_MIRROR], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             DEBIAN_MIRROR], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT,
                             text=True)
     tail: list[str] = []
     assert proc.stdout is not None

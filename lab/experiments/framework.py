@@ -9,12 +9,15 @@ machine hits every target alike.
 
 from __future__ import annotations
 
+import importlib
 import json
+import math
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.progress import Progress, TaskID
@@ -24,11 +27,14 @@ from lab.backends import Backend, Server
 from lab.console import console, progress, warn
 from lab.cpus import CpuSets, format_cpu_list
 from lab.errors import LabError, TargetUnavailable
+from lab.generator import MeteredBackend, ceiling_share, generator_bound, refine
+from lab.noise import NOISE_METRICS, PointMeter
 from lab.probe import ping
 from lab.results import Run
 from lab.targets import Target
 
 if TYPE_CHECKING:  # analysis of results loads pandas and matplotlib: only when reporting
+    from analysis.integrity import Recomputed
     from analysis.load import RunData
     from analysis.palette import Figure, Style
 
@@ -91,7 +97,11 @@ class Experiment:
 
     Measuring: profiles (quick, standard, full) -> sessions -> measure(ctx, point), which
     adds tidy rows and raw files. Analysing (from the results folder alone): section(),
-    scorecard(), overview(), headline. See EXPERIMENTS.md.
+    scorecard(), overview(), headline, recompute(). By convention the package's modules
+    provide them: `measure` has sessions(spec, targets) and measure(ctx, point);
+    `analysis` (imported only when a report is made) has section(run, palette, base), and
+    optionally scorecard(run) and overview(run, palette); `recompute`, optionally,
+    recompute(run). A class may override any method instead. See EXPERIMENTS.md.
     """
 
     name: ClassVar[str]
@@ -104,8 +114,25 @@ class Experiment:
     story_rank: ClassVar[int | None] = None  # lowest rank: its overview() leads the report
 
     # -- measuring ----------------------------------------------------------------
+    def _module(self, part: str) -> ModuleType | None:
+        """The package's module `part` (measure, analysis, recompute), if it has one."""
+        name = f"{type(self).__module__}.{part}"
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                return None
+            raise
+
+    def _needed(self, part: str) -> ModuleType:
+        module = self._module(part)
+        if module is None:
+            raise NotImplementedError(f"experiment {self.name} has no {part} module; add "
+                                      "one to its package, or override the method")
+        return module
+
     def sessions(self, spec: Any, targets: Sequence[Target]) -> list[Session]:
-        raise NotImplementedError
+        return self._needed("measure").sessions(spec, targets)
 
     def sessions_on(self, spec: Any, targets: Sequence[Target], cpus: CpuSets,
                     ) -> list[Session]:
@@ -124,19 +151,27 @@ class Experiment:
 
     def measure(self, ctx: Context, point: Point) -> None:
         """Measure one point, adding tidy rows (ctx.row) and raw outputs (ctx.raw)."""
-        raise NotImplementedError
+        self._needed("measure").measure(ctx, point)
 
     # -- analysing ----------------------------------------------------------------
     def section(self, run: RunData, palette: dict[str, Style]) -> Section:
         """Figures, findings and tables of this experiment in a run (which has data)."""
-        raise NotImplementedError
+        return self._needed("analysis").section(run, palette, Section(self.name, self.concept))
 
     def scorecard(self, run: RunData) -> list[ScoreColumn]:
-        return []
+        module = self._module("analysis")
+        return module.scorecard(run) if hasattr(module, "scorecard") else []
 
     def overview(self, run: RunData, palette: dict[str, Style]) -> Figure | None:
         """The one figure that tells this experiment's story at a glance (or None)."""
-        return None
+        module = self._module("analysis")
+        return module.overview(run, palette) if hasattr(module, "overview") else None
+
+    def recompute(self, run: RunData) -> list[Recomputed]:
+        """The tidy rows this experiment can derive again from the raw records kept in the
+        run, with the measuring code: lab.grade flags a table that disagrees."""
+        module = self._module("recompute")
+        return module.recompute(run) if module is not None else []
 
 
 @dataclass
@@ -171,6 +206,12 @@ class Context:
             "repetition": self.session.repetition, **point.as_dict(), **extra,
             "metric": metric, "value": value, "unit": unit, "flags": ";".join(flags)})
 
+    def earlier_rows(self) -> list[dict]:
+        """The rows of this session's points measured before this one (read back from the
+        run folder, so a resumed session sees them too)."""
+        return [row for point in self.run.points(self.experiment.name, f"{self.session.key}_")
+                for row in point["rows"]]
+
     def raw(self, point: Point, suffix: str, text: str) -> str:
         return self.run.save_raw(self.experiment.name,
                                  f"{self.session.point_key(point)}.{suffix}", text)
@@ -200,6 +241,10 @@ class _Runner:
         self.experiment, self.spec, self.backend, self.run = experiment, spec, backend, run
         self.bar, self.task = bar, task
         self.outcome = Outcome()
+        calibration = run.meta().get("calibration") or {}
+        self.ceilings = {tool: max(float(c["ceiling_rps"]), c.get("observed_ceiling_rps", 0))
+                         for tool, c in calibration.items()
+                         if isinstance(c, dict) and c.get("ceiling_rps")}
 
     def fail(self, session: Session, key: str, reason: str, detail: str = "") -> None:
         self.run.save_failure(self.experiment.name, key, {
@@ -250,12 +295,21 @@ class _Runner:
     def point(self, session: Session, server: Server | None, info: dict, point: Point) -> None:
         self.bar.update(self.task, description=f"{self.experiment.name}: {session.target} "
                         f"{session.variant} r{session.repetition} {point.label}")
-        ctx = Context(self.experiment, self.spec, self.backend, self.run, session, server, info)
+        metered = MeteredBackend(self.backend)
+        ctx = Context(self.experiment, self.spec, metered, self.run,  # type: ignore[arg-type]
+                      session, server, info)
         if server is not None:
             ping(server.host, server.port)  # the primer request
         key = session.point_key(point)
+        # A session without a server (e.g. probe programs) measures order, not time: its
+        # programs would read as foreign CPU, so it gets no disturbance records.
+        meter = PointMeter(self.backend.cpus, server.cpu_seconds) if server else None
         try:
+            if meter:
+                meter.start()
             self.experiment.measure(ctx, point)
+            if meter:
+                self.disturbances(ctx, point, meter, metered)
         except LabError as exc:
             log = "\n" + server.log_tail() if server is not None else ""
             self.fail(session, key, exc.message, exc.detail + log)
@@ -265,6 +319,28 @@ class _Runner:
         self.run.save_point(self.experiment.name, key, ctx.rows, {"server": info, **ctx.info})
         self.outcome.measured += 1
         self.bar.advance(self.task)
+
+    def disturbances(self, ctx: Context, point: Point, meter: PointMeter,
+                     metered: MeteredBackend) -> None:
+        """What could have disturbed the point, as tidy rows; flags on every row of it."""
+        noise = meter.stop(metered.cpu_s)
+        self.ceilings = refine(self.ceilings, metered.runs)
+        shares = [s for s in (ceiling_share(r, self.ceilings) for r in metered.runs)
+                  if s is not None]
+        flags = ["noisy"] if noise.noisy else []
+        if generator_bound(metered.runs, self.ceilings):
+            flags.append("generator-bound")
+        for row in ctx.rows:
+            row["flags"] = ";".join(sorted({*filter(None, row["flags"].split(";")), *flags}))
+        for metric, value in noise.metrics().items():
+            ctx.row(point, metric, value, NOISE_METRICS[metric], flags)
+        generator = {
+            "generator_cpu_s": (metered.cpu_s, "s"),
+            "generator_utilisation": (max((r.utilisation for r in metered.runs), default=None),
+                                      "ratio"),
+            "generator_ceiling_share": (max(shares, default=None), "ratio")}
+        for metric, (value, unit) in generator.items():
+            ctx.row(point, metric, None if value is None else round(value, 4), unit, flags)
 
 
 def spec_of(experiment: Experiment, profile: str) -> Any:
@@ -287,6 +363,12 @@ def run_experiment(experiment: Experiment, profile: str, targets: Sequence[Targe
         for session in sessions:
             runner.session(session)
     run.write_table(experiment.name)
+    calibration = run.meta().get("calibration") or {}
+    raised = {tool: {**c, "observed_ceiling_rps": round(runner.ceilings[tool], 1)}
+              for tool, c in calibration.items() if isinstance(c, dict)
+              and runner.ceilings.get(tool, 0) > c.get("ceiling_rps", math.inf)}
+    if raised:
+        run.update_meta(calibration={**calibration, **raised})
     return runner.outcome
 
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -30,8 +31,10 @@ type conn struct {
 	gen     int32 // bumped at every close, so that stale epoll events are ignored
 	state   connState
 	stream  int32
-	rec     int   // the record in flight (connecting or busy), -1 if none
-	used    bool  // a response was read on this socket: if the server closed it while idle, retry once
+	rec     int  // the record in flight (connecting or busy), -1 if none
+	used    bool // a response was read on this socket: if the server closed it while idle, retry once
+	bg      bgKind
+	pos     int   // slow client: bytes of its head sent on this socket
 	retried bool  // the request in flight was already retried
 	freeAt  int64 // when the connection last became free (ns)
 	// open loop: this connection's share of the schedule, and the next one to start
@@ -58,6 +61,7 @@ type engine struct {
 	done     <-chan struct{}
 	onFree   func(ci int, t int64, answered bool) // what a connection does when its request ends
 	onFinish func(r *record)                      // accounting of a finished record (closed loop)
+	bg       background                           // idle and slow connections (open loop)
 }
 
 var (
@@ -100,10 +104,27 @@ func newEngine(ctx context.Context, cfg config, nconns int) (*engine, error) {
 			paths = append(paths, s.Path)
 		}
 	}
-	for _, path := range paths {
-		e.heads = append(e.heads, requestHead(u, host, path))
+	for i, path := range paths {
+		head := requestHead(u, host, path)
+		if cfg.Mode == "open" {
+			head = padded(head, cfg.Pad[cfg.Streams[i].Name])
+		}
+		e.heads = append(e.heads, head)
 	}
 	return e, nil
+}
+
+// padded adds an X-Pad header to a request head so that it is size bytes long
+// (a request larger than one read of the server; 0: as it is).
+func padded(head []byte, size int) []byte {
+	fill := size - len(head) - len("X-Pad: \r\n")
+	if size == 0 || fill < 0 {
+		return head
+	}
+	out := append([]byte{}, head[:len(head)-2]...)
+	out = append(out, "X-Pad: "...)
+	out = append(out, bytes.Repeat([]byte("a"), fill)...)
+	return append(out, "\r\n\r\n"...)
 }
 
 func requestHead(base, host, path string) []byte {
@@ -237,6 +258,10 @@ func (e *engine) handle(ev syscall.EpollEvent) {
 		return // an event of a socket closed earlier in this batch
 	}
 	t := e.now()
+	if c.bg != streamConn {
+		e.handleBackground(ci, ev, t)
+		return
+	}
 	if c.state == connecting {
 		if err := connectResult(c.fd); err != nil {
 			e.fail(ci, connectErr, err, t)

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,6 +36,25 @@ import (
 const maxRequests = 20_000_000 // a typo in a rate should not exhaust memory
 
 type streamFlags []stream
+
+// padFlags is -pad name=bytes, repeatable.
+type padFlags map[string]int
+
+func (p padFlags) String() string { return fmt.Sprint(map[string]int(p)) }
+
+func (p padFlags) Set(v string) error {
+	name, size, ok := strings.Cut(v, "=")
+	n, err := strconv.Atoi(size)
+	if !ok || err != nil || n < 1 || n > maxPad {
+		return fmt.Errorf("-pad %q: want name=bytes, bytes from 1 to %d", v, maxPad)
+	}
+	p[name] = n
+	return nil
+}
+
+// maxPad: the largest padded request head (the lab's servers refuse heads
+// over 16 KiB with 431; bigger would test only that).
+const maxPad = 64 << 10
 
 func (s *streamFlags) String() string { return fmt.Sprint(*s) }
 
@@ -58,7 +78,7 @@ var streamName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 // cpu=/cpu?ms=100@2+250ms:2.
 func parseStream(v string) (stream, error) {
 	bad := func(why string) (stream, error) {
-		return stream{}, fmt.Errorf("stream %q: %s (want name=path@rate[+phase][:connections], e.g. ping=/ping@200 or cpu=/cpu?ms=100@2+250ms:2)", v, why)
+		return stream{}, fmt.Errorf("stream %q: %s (want name=path@[~]rate[+phase][:connections], e.g. ping=/ping@200 or cpu=/cpu?ms=100@~2+250ms:2; ~ means Poisson arrivals of that mean rate)", v, why)
 	}
 	name, rest, ok := strings.Cut(v, "=")
 	if !ok || !streamName.MatchString(name) {
@@ -82,6 +102,7 @@ func parseStream(v string) (stream, error) {
 		}
 	}
 	rateText, phaseText, hasPhase := strings.Cut(rateText, "+")
+	rateText, poisson := strings.CutPrefix(rateText, "~")
 	rate, err := strconv.ParseFloat(rateText, 64)
 	if err != nil || !(rate > 0) || math.IsInf(rate, 0) {
 		return bad("the rate must be a positive number of requests per second")
@@ -92,7 +113,7 @@ func parseStream(v string) (stream, error) {
 			return bad("the phase must be a non-negative duration such as 250ms")
 		}
 	}
-	return stream{Name: name, Path: path, Rate: rate, Phase: phase, Connections: conns}, nil
+	return stream{Name: name, Path: path, Rate: rate, Phase: phase, Connections: conns, Poisson: poisson}, nil
 }
 
 func checkPath(path string) error {
@@ -127,7 +148,14 @@ func main() {
 	flag.IntVar(&cfg.Connections, "connections", 16, "open: connections of each stream that does not say its own; closed: connections in all")
 	flag.StringVar(&cfg.Prime, "prime", "", "open: the path each connection requests once before the clock starts (default: its stream's path)")
 	flag.DurationVar(&cfg.PrimeWait, "prime-wait", 2*time.Second, "open: how long priming may take; connections not answered by then are closed and dial again when used")
+	flag.IntVar(&cfg.Idle, "idle", 0, "open: idle connections opened before the clock, each answered once (the -prime path, default /ping), then silent; the summary says how many are still open at the end")
+	flag.DurationVar(&cfg.IdleWait, "idle-wait", 10*time.Second, "open: how long setting up the idle connections may take")
+	flag.IntVar(&cfg.Slow, "slow", 0, "open: slowloris clients, each sending a request head one byte every -slow-interval and never finishing it; one the server closes dials again")
+	flag.DurationVar(&cfg.SlowInterval, "slow-interval", 100*time.Millisecond, "open: time between two bytes of a slow client")
+	cfg.Pad = padFlags{}
+	flag.Var(padFlags(cfg.Pad), "pad", "open: name=bytes, pad the request heads of stream name to bytes with an X-Pad header (repeatable)")
 	flag.DurationVar(&cfg.Allowance, "setup-allowance", 0, "closed: if some connection is never answered, the steady window starts here (default: duration/4)")
+	flag.Uint64Var(&cfg.Seed, "seed", 1, "open: the seed of Poisson streams (@~rate): the same seed gives the same arrival times")
 	outPath := flag.String("out", "", "CSV file for the per-request records, or - for stdout (the summary then goes to stderr); needed in open mode")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: pacer -stream name=path@rate [-stream ...] -out records.csv [options]\n"+
@@ -216,9 +244,18 @@ func validate(cfg config, out string) error {
 		return errors.New("at least one -stream name=path@rate is needed")
 	case out == "":
 		return errors.New("-out is needed: a CSV file name, or - for stdout")
+	case cfg.Idle < 0 || cfg.Slow < 0:
+		return errors.New("-idle and -slow must not be negative")
+	case cfg.IdleWait <= 0 || cfg.SlowInterval <= 0:
+		return errors.New("-idle-wait and -slow-interval must be positive")
 	case cfg.Prime != "":
 		if err := checkPath(cfg.Prime); err != nil {
 			return fmt.Errorf("-prime: %w", err)
+		}
+	}
+	for name := range cfg.Pad {
+		if !slices.ContainsFunc(cfg.Streams, func(s stream) bool { return s.Name == name }) {
+			return fmt.Errorf("-pad %s: no stream has that name", name)
 		}
 	}
 	total := 0.0

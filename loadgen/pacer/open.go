@@ -19,6 +19,8 @@ type openResult struct {
 	Wall      time.Duration // from start until every record was final
 	Primed    int           // connections answered once before the clock started
 	PrimeWall time.Duration
+	Idle      *idleStats // with -idle
+	Slow      *slowStats // with -slow
 }
 
 // runOpen sends every slot at its intended time on its own connection,
@@ -28,14 +30,13 @@ type openResult struct {
 // time). Cancelling ctx stops sending early.
 func runOpen(ctx context.Context, cfg config) (*openResult, error) {
 	slots := schedule(cfg)
-	total := 0
-	for i := range cfg.Streams {
-		total += cfg.connectionsOf(i)
-	}
-	e, err := newEngine(ctx, cfg, total)
+	total := cfg.streamConns()
+	e, err := newEngine(ctx, cfg, total+cfg.Idle+cfg.Slow)
 	if err != nil {
 		return nil, err
 	}
+	e.bg = background{idleFirst: total, idleN: cfg.Idle, slowFirst: total + cfg.Idle, slowN: cfg.Slow,
+		interval: int64(cfg.SlowInterval)}
 	defer e.p.close()
 	defer func() {
 		for ci := range e.conns {
@@ -56,7 +57,26 @@ func runOpen(ctx context.Context, cfg config) (*openResult, error) {
 	defer lockThread()()
 
 	res := &openResult{}
-	res.Primed, res.PrimeWall = e.prime(cfg)
+	// Idle and slow connections first: a pool server gives its workers to those
+	// that came first, as it would to clients already there.
+	if cfg.Idle > 0 {
+		u, host, _ := splitURL(cfg.URL)
+		prime := cfg.Prime
+		if prime == "" {
+			prime = "/ping"
+		}
+		e.heads = append(e.heads, requestHead(u, host, prime))
+		e.openIdle(int32(len(e.heads)-1), cfg.IdleWait)
+		res.Idle = &e.bg.idle
+	}
+	if cfg.Slow > 0 {
+		u, host, _ := splitURL(cfg.URL)
+		e.bg.slowHead = []byte("GET " + u + "/ping HTTP/1.1\r\nHost: " + host + "\r\n")
+		e.openSlow(cfg.PrimeWait)
+		res.Slow = &e.bg.slow
+	}
+	res.Primed, res.PrimeWall = e.prime(cfg, total)
+	e.bg.nextTick = e.bg.interval
 
 	e.recs = make([]record, len(slots))
 	for g, s := range slots {
@@ -78,6 +98,12 @@ func runOpen(ctx context.Context, cfg config) (*openResult, error) {
 		for oldest < len(e.recs) && e.recs[oldest].Done >= 0 {
 			oldest++
 		}
+		slow := e.bg.slowN > 0 && e.bg.nextTick < int64(cfg.Duration)
+		if slow && e.bg.nextTick <= t {
+			e.slowTick(t)
+			e.bg.nextTick = max(e.bg.nextTick+e.bg.interval, t)
+			continue
+		}
 		if oldest == len(e.recs) && due == len(slots) || e.interrupted() {
 			break
 		}
@@ -92,9 +118,13 @@ func runOpen(ctx context.Context, cfg config) (*openResult, error) {
 		if oldest < len(e.recs) {
 			wake = min(wake, e.recs[oldest].Intended+timeout)
 		}
+		if slow {
+			wake = min(wake, e.bg.nextTick)
+		}
 		e.poll(max(t, wake-int64(spin))) // wake early, then poll until the time comes
 	}
 	end := e.now()
+	e.finishBackground()
 	if e.interrupted() {
 		e.recs = e.recs[:due] // slots never due are not part of the run
 	}
@@ -140,11 +170,11 @@ func (e *engine) expire(g int, t int64) {
 	r.Kind, r.Err, r.Done = timeoutErr, "its connection was busy until the deadline", t
 }
 
-// prime opens every connection and has it answered once (its stream's path,
-// or cfg.Prime), before the clock starts, so that dialling and the server's
+// prime opens the streams' connections (the first n) and has each answered
+// once (its stream's path, or cfg.Prime), before the clock starts, so that dialling and the server's
 // accept are not inside the measurement. A connection not answered within
 // cfg.PrimeWait is closed; its first request dials again.
-func (e *engine) prime(cfg config) (primed int, wall time.Duration) {
+func (e *engine) prime(cfg config, n int) (primed int, wall time.Duration) {
 	heads := e.heads
 	defer func() { e.heads = heads }()
 	if cfg.Prime != "" {
@@ -154,16 +184,16 @@ func (e *engine) prime(cfg config) (primed int, wall time.Duration) {
 			e.heads[i] = requestHead(u, host, cfg.Prime)
 		}
 	}
-	e.recs = make([]record, len(e.conns))
+	e.recs = make([]record, n)
 	e.start = time.Now()
-	for ci := range e.conns {
+	for ci := range n {
 		e.recs[ci] = record{Sent: -1, Done: -1}
 		e.begin(ci, ci, e.now())
 	}
 	deadline := int64(cfg.PrimeWait)
 	for t := e.now(); t < deadline && !e.interrupted(); t = e.now() {
 		waiting := false
-		for ci := range e.conns {
+		for ci := range n {
 			waiting = waiting || e.conns[ci].rec >= 0
 		}
 		if !waiting {
@@ -171,7 +201,7 @@ func (e *engine) prime(cfg config) (primed int, wall time.Duration) {
 		}
 		e.poll(deadline)
 	}
-	for ci := range e.conns {
+	for ci := range n {
 		c := &e.conns[ci]
 		if c.rec >= 0 {
 			e.closeConn(ci)

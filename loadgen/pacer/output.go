@@ -131,6 +131,7 @@ type streamSummary struct {
 	Path        string      `json:"path"`
 	RatePerS    float64     `json:"rate_per_s"`
 	PhaseNs     int64       `json:"phase_ns"`
+	Arrivals    string      `json:"arrivals"` // "fixed" (equal gaps) or "poisson" (seeded exponential gaps)
 	Connections int         `json:"connections"`
 	Scheduled   int         `json:"scheduled"`
 	Sent        int         `json:"sent"`
@@ -146,6 +147,7 @@ type streamSummary struct {
 
 type openSummary struct {
 	Mode        string          `json:"mode"`
+	Seed        uint64          `json:"seed"` // of the Poisson streams' arrival times
 	StartUnixNs int64           `json:"start_unix_ns"`
 	DurationNs  int64           `json:"duration_ns"`
 	TimeoutNs   int64           `json:"timeout_ns"`
@@ -157,16 +159,23 @@ type openSummary struct {
 	Interrupted bool            `json:"interrupted"`
 	DispatchLag lags            `json:"dispatch_lag_ns"` // over every stream
 	Streams     []streamSummary `json:"streams"`
+	Nofile      uint64          `json:"nofile"`         // the pacer's descriptor limit
+	Idle        *idleStats      `json:"idle,omitempty"` // -idle: the idle connections
+	Slow        *slowStats      `json:"slow,omitempty"` // -slow: the slowloris clients
 }
 
 func summarizeOpen(cfg config, res *openResult, interrupted bool) openSummary {
-	s := openSummary{Mode: "open", StartUnixNs: res.Start.UnixNano(), DurationNs: int64(cfg.Duration),
+	s := openSummary{Mode: "open", Seed: cfg.Seed, StartUnixNs: res.Start.UnixNano(), DurationNs: int64(cfg.Duration),
 		TimeoutNs: int64(cfg.Timeout), WallNs: int64(res.Wall), URL: cfg.URL, Primed: res.Primed,
-		PrimeNs: int64(res.PrimeWall), Interrupted: interrupted}
+		PrimeNs: int64(res.PrimeWall), Interrupted: interrupted, Nofile: nofile(), Idle: res.Idle,
+		Slow: res.Slow}
 	var allLags []int64
 	for i, st := range cfg.Streams {
 		ss := streamSummary{Name: st.Name, Path: st.Path, RatePerS: st.Rate, PhaseNs: int64(st.Phase),
-			Connections: cfg.connectionsOf(i)}
+			Arrivals: "fixed", Connections: cfg.connectionsOf(i)}
+		if st.Poisson {
+			ss.Arrivals = "poisson"
+		}
 		s.Connections += ss.Connections
 		var dispatch, wait, send, lat []int64
 		for _, r := range res.Records {

@@ -2,18 +2,21 @@ package main
 
 import (
 	"cmp"
+	"math/rand/v2"
 	"slices"
 	"time"
 )
 
 // A stream is one kind of request sent at a fixed rate on its own
-// connections: name=path@rate[+phase][:connections].
+// connections: name=path@rate[+phase][:connections], or with Poisson arrivals
+// of that mean rate: name=path@~rate...
 type stream struct {
 	Name        string
 	Path        string
 	Rate        float64       // requests per second
 	Phase       time.Duration // offset of the stream's first request from the start
 	Connections int           // 0: the -connections default
+	Poisson     bool          // exponential gaps (seeded by -seed) instead of equal ones
 }
 
 type config struct {
@@ -28,6 +31,22 @@ type config struct {
 	PrimeWait   time.Duration // open: how long priming may take; connections not answered by then are closed
 	Allowance   time.Duration // closed: the steady window starts at the latest here (default duration/4)
 	Records     bool          // keep per-request records (closed mode keeps none otherwise)
+	Seed        uint64        // open: the seed of Poisson streams' arrival times
+	// open loop, background connections (background.go)
+	Idle         int            // idle connections: answered once, then silent
+	IdleWait     time.Duration  // how long setting them up may take
+	Slow         int            // slowloris clients: a request head one byte at a time
+	SlowInterval time.Duration  // between two bytes of a slow client
+	Pad          map[string]int // stream name -> size its request heads are padded to
+}
+
+// streamConns is the number of connections of all streams.
+func (c config) streamConns() int {
+	n := 0
+	for i := range c.Streams {
+		n += c.connectionsOf(i)
+	}
+	return n
 }
 
 // connections of stream i, after the default is applied.
@@ -83,8 +102,9 @@ func schedule(cfg config) []slot {
 	first := 0
 	for i, s := range cfg.Streams {
 		n := cfg.connectionsOf(i)
+		next := arrivals(s, cfg.Seed+uint64(i))
 		for k := 0; ; k++ {
-			at := s.Phase + time.Duration(float64(k)*1e9/s.Rate+0.5)
+			at := next(k)
 			if at >= cfg.Duration {
 				break
 			}
@@ -94,4 +114,22 @@ func schedule(cfg config) []slot {
 	}
 	slices.SortStableFunc(slots, func(a, b slot) int { return cmp.Compare(a.At, b.At) })
 	return slots
+}
+
+// arrivals returns the intended time of request k (called with k = 0, 1, ...):
+// phase + k/rate, computed rather than accumulated so there is no drift; or,
+// for a Poisson stream, the running sum of exponential gaps of mean 1/rate from
+// a generator seeded with seed, so a run can be repeated exactly.
+func arrivals(s stream, seed uint64) func(k int) time.Duration {
+	if !s.Poisson {
+		return func(k int) time.Duration { return s.Phase + time.Duration(float64(k)*1e9/s.Rate+0.5) }
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	at := float64(s.Phase)
+	return func(k int) time.Duration {
+		if k > 0 {
+			at += rng.ExpFloat64() * 1e9 / s.Rate
+		}
+		return time.Duration(at + 0.5)
+	}
 }

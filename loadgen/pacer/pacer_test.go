@@ -17,15 +17,18 @@ func ms(d int64) float64 { return float64(d) / 1e6 }
 
 func TestParseStream(t *testing.T) {
 	s, err := parseStream("cpu=/cpu?ms=100@2.5+250ms:3")
-	if err != nil || s != (stream{"cpu", "/cpu?ms=100", 2.5, 250 * time.Millisecond, 3}) {
+	if err != nil || s != (stream{"cpu", "/cpu?ms=100", 2.5, 250 * time.Millisecond, 3, false}) {
 		t.Fatalf("got %+v, %v", s, err)
+	}
+	if s, err = parseStream("cpu=/cpu?ms=100@~2+250ms:2"); err != nil || !s.Poisson || s.Rate != 2 {
+		t.Fatalf("~ before the rate means Poisson arrivals: got %+v, %v", s, err)
 	}
 	if s, err = parseStream("a=/x@y@10"); err != nil || s.Path != "/x@y" || s.Rate != 10 || s.Connections != 0 {
 		t.Fatalf("the rate is after the last @: got %+v, %v", s, err)
 	}
 	for _, bad := range []string{"", "ping", "=/ping@1", "p=/ping", "p=ping@1", "p=/ping@0", "p=/ping@-1",
 		"p=/ping@x", "p=/ping@Inf", "p=/ping@1+x", "p=/ping@1+-1s", "a,b=/ping@1", "p=/a b@1", "p=/\r\n@1", "p=/é@1",
-		"p=/ping@1:0", "p=/ping@1:x", "p=/ping@1+5ms:"} {
+		"p=/ping@1:0", "p=/ping@1:x", "p=/ping@1+5ms:", "p=/ping@~", "p=/ping@~~1"} {
 		if _, err := parseStream(bad); err == nil {
 			t.Errorf("%q: expected an error", bad)
 		}
@@ -139,4 +142,38 @@ func mustOpen(t *testing.T, ctx context.Context, cfg config) (*openResult, openS
 		t.Fatal(err)
 	}
 	return res, summarizeOpen(cfg, res, ctx.Err() != nil)
+}
+
+func TestPoissonArrivalsAreSeededExponentialGaps(t *testing.T) {
+	cfg := config{Streams: []stream{{Name: "cpu", Rate: 50, Poisson: true, Phase: time.Second}},
+		Duration: 401 * time.Second, Connections: 1, Seed: 7}
+	slots := schedule(cfg)
+	if slots[0].At != time.Second {
+		t.Fatalf("the first arrival is at the phase, got %v", slots[0].At)
+	}
+	// 400 s at a mean rate of 50/s: about 20,000 arrivals (Poisson: sd ~141).
+	if n := len(slots); n < 19_500 || n > 20_500 {
+		t.Fatalf("%d arrivals in 400 s at 50/s", n)
+	}
+	var gaps []float64
+	for i := 1; i < len(slots); i++ {
+		gaps = append(gaps, float64(slots[i].At-slots[i-1].At)/1e6)
+	}
+	short := 0 // exponential: P(gap < mean) = 1 - 1/e = 0.632
+	for _, g := range gaps {
+		if g < 20 {
+			short++
+		}
+	}
+	if share := float64(short) / float64(len(gaps)); share < 0.61 || share > 0.655 {
+		t.Fatalf("%.3f of the gaps are shorter than the mean, want about 0.632", share)
+	}
+	again := schedule(cfg)
+	if again[1000] != slots[1000] {
+		t.Fatal("the same seed must give the same arrival times")
+	}
+	cfg.Seed = 8
+	if other := schedule(cfg); other[1000] == slots[1000] {
+		t.Fatal("another seed should give other arrival times")
+	}
 }

@@ -58,6 +58,17 @@ def test_http_1_0_request_is_answered_and_closed(server) -> None:
         assert conn.closed_by_peer()
 
 
+def test_http_1_0_keep_alive_is_said_in_the_response(server) -> None:
+    """An HTTP/1.0 client keeps its connection only if the response says so (RFC 9112
+    section 9.3); one that does not hear it waits for a close that never comes (ab -k)."""
+    with Connection(server.host, server.port) as conn:
+        for _ in range(3):
+            response = conn.request("/ping", version="HTTP/1.0",
+                                    headers="Connection: keep-alive\r\n")
+            assert response.status == 200 and response.body == b"pong"
+            assert (response.header("connection") or "").lower() == "keep-alive"
+
+
 def test_missing_host_on_http_1_1_is_400(server) -> None:
     with Connection(server.host, server.port) as conn:
         conn.send(b"GET /ping HTTP/1.1\r\n\r\n")

@@ -1,7 +1,8 @@
 """Promises particular to some server models (runtimes/SPEC.md, section 8), on every backend.
 
 select() cannot watch a descriptor numbered FD_SETSIZE (1024) or more; poll and epoll
-have no such limit; fork() per connection must reap every child.
+have no such limit; fork() per connection must reap every child; a pool with a
+CLIENT_TIMEOUT gives up on a client that does not complete its request in time.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ FORKED_CONNECTIONS = 10_000
 TARGETS = discover()
 SELECT = tuple(t.name for t in TARGETS if t.readiness == "select")
 FORK = tuple(t.name for t in TARGETS if t.kind == "process-per-connection")
+CLIENT_TIMEOUT = tuple(t.name for t in TARGETS if "CLIENT_TIMEOUT" in t.knob_names)
 # Targets that serve every open connection at once (pool models serve WORKERS at a time;
 # fork has its own, larger test below).
 ALL_AT_ONCE = tuple(t.name for t in TARGETS if t.serves_all_at_once(PAST_FD_SETSIZE)
@@ -123,3 +125,27 @@ def test_fork_reaps_every_child(fresh_server) -> None:
         while (zombies := _zombie_descendants(server.host_pid())) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert zombies == [], f"{len(zombies)} unreaped children"
+
+
+@pytest.mark.targets(*CLIENT_TIMEOUT)
+def test_a_client_slower_than_client_timeout_loses_its_worker(fresh_server) -> None:
+    """One worker, CLIENT_TIMEOUT=1: a client that began a request and stalls (slowloris)
+    gets 408 and is closed, so that the client queued behind it is served; that client,
+    answered and then silent, is closed without a word after the timeout too."""
+    with fresh_server(knobs={"WORKERS": "1", "CLIENT_TIMEOUT": "1"}) as server, \
+            Connection(server.host, server.port, timeout=10) as slow:
+        slow.send(b"GET /ping HTTP/1.1\r\nHost: la")  # first in line: it gets the worker
+        started = time.monotonic()
+        with Connection(server.host, server.port, timeout=10) as queued:
+            queued.send(queued.request_bytes("/info"))
+            assert slow.read_response().status == 408
+            waited = time.monotonic() - started
+            assert slow.closed_by_peer(timeout=5.0)
+            answer = queued.read_response()
+            assert answer.status == 200 and answer.json()["knobs"]["CLIENT_TIMEOUT"] == 1
+            idle_from = time.monotonic()
+            assert queued.closed_by_peer(timeout=5.0), "an idle keep-alive client kept its worker"
+            idle = time.monotonic() - idle_from
+    # Half the timeout: the worker waited for the client rather than closing at once (the
+    # upper bounds, 5 s, are the timeout plus the 0.5 s linger and a busy machine's slack).
+    assert waited > 0.5 and idle > 0.5, (waited, idle)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
+
 from lab import ROOT
 
 TARGETS = ("go/goroutines", "python/asyncio")
@@ -26,14 +28,21 @@ def test_lab_all_quick_builds_verifies_measures_and_reports(docker_backend, tmp_
     meta = json.loads((folder / "run.json").read_text())
     assert meta["status"] == "complete" and meta["backend"]["backend"] == "docker"
     assert sorted(meta["targets"]) == sorted(TARGETS)
-    for experiment in ("sweep", "blocking", "parallel", "threadpool"):
+    for experiment in ("sweep", "blocking", "readiness", "parallel", "threadpool"):
         lines = (folder / f"{experiment}.csv").read_text().splitlines()
         assert all(any(t in line for line in lines) for t in TARGETS), experiment
+        assert any(",foreign_cpu_server_s," in line for line in lines), experiment
+    # where the numbers came from, and what could have disturbed them
+    jsonschema.validate(meta, json.loads((ROOT / "lab" / "run.schema.json").read_text()))
+    assert meta["calibration"]["wrk"]["ceiling_rps"] > 0
+    assert meta["noise"]["container_runtime"]["name"]
+    assert all(image for image in meta["images_used"].values())
 
     report = tmp_path / "reports" / folder.name / "index.html"
     assert f"report: {report}" in done.stderr.replace("\n", "")
     html = report.read_text()
     assert all(t in html for t in TARGETS)
+    assert "memory per idle conn" in html and "Memory per idle connection" in html
     # every experiment's section, and the scorecard columns of parallel and threadpool
     for text in ("Concurrency is not parallelism", "The hidden pool under an async runtime",
                  "/work inline, 2 CPUs", "burst vs fair share"):

@@ -56,9 +56,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     backends = [b for b in ("native", "docker") if wanted in ("all", b)]
     if "probe_case" in metafunc.fixturenames:
         metafunc.parametrize("probe_case", _probe_params(backends))
-    elif "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", [pytest.param(b, id=b, marks=_marks(b))
-                                         for b in backends])
+    elif "backend_name" in metafunc.fixturenames:
+        metafunc.parametrize("backend_name", [pytest.param(b, id=b, marks=_marks(b))
+                                              for b in backends])
 
 
 def test_each_probe_behaves_as_its_lesson_says(probe_case: tuple[str, str, str]) -> None:
@@ -75,18 +75,18 @@ def test_each_probe_behaves_as_its_lesson_says(probe_case: tuple[str, str, str])
     assert run.timed_out == (probe.outcome == "deadline")
 
 
-def test_an_altered_expectation_is_reported_as_a_mismatch(backend: str) -> None:
-    target = ensure_built(Deployment(backend, "python"))
+def test_an_altered_expectation_is_reported_as_a_mismatch(backend_name: str) -> None:
+    target = ensure_built(Deployment(backend_name, "python"))
     probes = load_probes(target.runtime.folder)
     create_task = probes.get("create-task")
     first, second, third, *rest = create_task.expected
     swapped = replace(create_task, expected=(first, third, second, *rest))
-    _, verdict = run_probe(backend_for(backend), target.runtime, swapped)
+    _, verdict = run_probe(backend_for(backend_name), target.runtime, swapped)
     assert verdict.verdict == UNEXPECTED
     assert verdict.explanation == f"line 2 is '{second}' where '{third}' was expected"
 
     finishes = replace(probes.get("threading-lock"), outcome="exit", deadline_s=1.0)
-    run, verdict = run_probe(backend_for(backend), target.runtime, finishes)
+    run, verdict = run_probe(backend_for(backend_name), target.runtime, finishes)
     assert run.timed_out and verdict.verdict == UNEXPECTED
     assert verdict.explanation == "it should have finished, but the 1 s deadline killed it"
 
@@ -153,10 +153,10 @@ def test_lab_run_semantics_reports_mismatches_and_runtimes_without_probes(
     assert "hangs by design, and its deadline detected it" in html
 
 
-def test_lab_run_semantics_on_each_backend_produces_the_section(backend: str,
+def test_lab_run_semantics_on_each_backend_produces_the_section(backend_name: str,
                                                                 tmp_path: Path) -> None:
     targets = "go/goroutines,node/event-loop,python/asyncio,rust/tokio"
-    folder, html = _run_and_report(tmp_path, targets, backend)
+    folder, html = _run_and_report(tmp_path, targets, backend_name)
     points = [json.loads(p.read_text()) for p in (folder / "semantics" / "points").glob("*")]
     verdicts = {(p["rows"][0]["runtime"], p["info"]["probe"]["id"]): p["info"]["verdict"]
                 for p in points}
@@ -165,7 +165,7 @@ def test_lab_run_semantics_on_each_backend_produces_the_section(backend: str,
                 for p in load_probes(r.folder).probes}
     assert set(verdicts) == expected
     assert {k for k, v in verdicts.items() if v != AS_EXPECTED} == {
-        (r, p) for b, r, p in MAY_NOT_APPLY if b == backend}
+        (r, p) for b, r, p in MAY_NOT_APPLY if b == backend_name}
     assert "When does async code run?" in html and "probes as expected" in html
     meta = json.loads((folder / "run.json").read_text())
-    assert meta["status"] == "complete" and meta["backend"]["backend"] == backend
+    assert meta["status"] == "complete" and meta["backend"]["backend"] == backend_name

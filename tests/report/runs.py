@@ -1,6 +1,6 @@
 """Where the report tests' example runs are, and how to get a writable copy of one.
 
-The runs under tests/fixtures/runs/ are real quick runs trimmed to three targets
+The runs under tests/fixtures/runs/ are real runs trimmed to three targets
 (tests/fixtures/trim_run.py); tests copy them to tmp_path before changing anything.
 """
 
@@ -15,8 +15,10 @@ from lab.results import open_run
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 RUNS = FIXTURES / "runs"
-QUICK_RUN = RUNS / "20261128-042903-4115"      # sweep + blocking, 1 repetition, quick profile
-SWEEP_RUN = RUNS / "20261128-043805-ac8a"      # sweep at 16 and 64 connections, 2 repetitions
+QUICK_RUN = RUNS / "20261130-103127-ece8"      # lab.all --profile quick: every experiment
+SWEEP_RUN = RUNS / "20261130-103213-331c"      # the sweep's standard profile, 2 repetitions
+V1_RUN = FIXTURES / "v1_run" / "20261128-043805-ac8a"   # a run of results schema 1
+READINESS_RUN = RUNS / "20261130-105057-0f7f"  # readiness, standard profile, docker
 PARALLEL_RUN = RUNS / "20261130-114109-7ce5"   # parallel, standard, 4 targets
 THREADPOOL_RUN = RUNS / "20261130-114411-90a3"  # threadpool, standard, 3 targets
 OLD_SCHEMA_RUN = FIXTURES / "old_schema_run" / "20240101-000000-0000"

@@ -16,8 +16,8 @@ def test_a_quick_run_loads_every_table() -> None:
     run = load_run(QUICK_RUN)
     assert run.run_id == QUICK_RUN.name
     assert run.status == "complete"
-    assert run.experiments == ["sweep", "blocking"]
-    assert set(run.tables) == {"sweep", "blocking"}
+    assert run.experiments == ["sweep", "blocking", "semantics"]
+    assert set(run.tables) == {"sweep", "blocking", "semantics"}
     blocking = run.table("blocking")
     assert {"phase", "stream", "cpu_ms", "metric", "value", "flags"} <= set(blocking.columns)
     assert blocking["flags"].map(type).eq(str).all()  # empty flags are "", never NaN
@@ -42,7 +42,7 @@ def test_an_old_schema_run_is_refused_with_a_clear_message() -> None:
     with pytest.raises(LabError) as caught:
         load_run(OLD_SCHEMA_RUN)
     assert "schema_version 0" in caught.value.message
-    assert "reads version 1" in caught.value.message
+    assert "reads versions 1, 2" in caught.value.message
     assert caught.value.hint  # says what to do
 
 

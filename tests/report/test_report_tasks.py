@@ -32,4 +32,4 @@ def test_lab_report_writes_the_named_run_and_the_latest_by_default(tmp_path) -> 
 def test_lab_compare_takes_two_run_ids(tmp_path) -> None:
     done = invoke("lab.compare", QUICK_RUN.name, SWEEP_RUN.name, reports=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "requests_per_s" in done.stdout + done.stderr
+    assert "goodput_per_s" in done.stdout + done.stderr

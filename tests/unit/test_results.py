@@ -89,3 +89,21 @@ def test_an_old_schema_run_is_refused_clearly() -> None:
         open_run("20240101-000000-0000", results_dir=FIXTURES / "old_schema_run")
     assert "schema_version 0" in failure.value.message
     assert "git commit" in failure.value.hint
+
+
+def test_a_schema_1_run_is_upgraded_on_load_without_inventing_anything() -> None:
+    from tests.report.runs import V1_RUN
+
+    meta = open_run(V1_RUN.name, results_dir=V1_RUN.parent).meta()
+    assert meta["schema_version"] == 2 and meta["upgraded_from"] == 1
+    assert "diff_sha256" not in meta["git"] and "specs" not in meta and "noise" not in meta
+    assert json.loads((V1_RUN / "run.json").read_text())["schema_version"] == 1  # untouched
+
+
+def test_a_future_schema_is_refused(results_dir: Path) -> None:
+    run = new_run()
+    meta = run.meta()
+    meta["schema_version"] = 3
+    (run.folder / "run.json").write_text(json.dumps(meta))
+    with pytest.raises(LabError, match="schema_version 3"):
+        open_run(run.run_id)

@@ -7,12 +7,9 @@ compares, findings.py, figures.py and tables.py report; analysis.py assembles.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from analysis.content import Concept, Headline, ScoreColumn, Section
+from analysis.content import Concept, Headline
 from lab.experiments.blocking import measure as measuring
-from lab.experiments.framework import Context, Experiment, Point, Session
-from lab.targets import Target
+from lab.experiments.framework import Experiment
 
 CONCEPT = Concept("A busy handler vs everyone else", (
     "async/await is cooperative multitasking: a task runs until it awaits. A Promise "
@@ -48,28 +45,6 @@ class Blocking(Experiment):
     headline = Headline(("latency_p50", "latency_p90", "latency_p99", "latency_p99_9",
                          "errors"), where={"stream": "ping"})
     story_rank = 1
-
-    def sessions(self, spec: measuring.BlockingSpec, targets: Sequence[Target],
-                 ) -> list[Session]:
-        return measuring.sessions(spec, targets)
-
-    def measure(self, ctx: Context, point: Point) -> None:
-        measuring.measure(ctx, point)
-
-    def section(self, run, palette) -> Section:
-        from lab.experiments.blocking import analysis
-
-        return analysis.section(run, Section(self.name, self.concept))
-
-    def scorecard(self, run) -> list[ScoreColumn]:
-        from lab.experiments.blocking import analysis
-
-        return analysis.scorecard(run)
-
-    def overview(self, run, palette):
-        from lab.experiments.blocking import analysis
-
-        return analysis.overview(run, palette)
 
 
 EXPERIMENT = Blocking()

@@ -32,7 +32,7 @@ def _mechanisms(run: RunData) -> dict[str, str]:
     return {name: str(run.fact(name, "mechanism", "")) for name in run.target_names}
 
 
-def section(run: RunData, base: Section) -> Section:
+def section(run: RunData, palette: dict[str, Style], base: Section) -> Section:
     agg = aggregate(run.table("blocking"))
     base.findings = findings.blocking_findings(agg, _mechanisms(run))
     fig = figures.timeline_figure(run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.content import label
-from analysis.stats import select
+from analysis.stats import interval_text, select
 from analysis.tables import Cell, Table, num, text
 from lab.experiments.blocking.verdicts import blocking_verdicts
 
@@ -32,9 +32,9 @@ def verdict_table(agg: pd.DataFrame) -> Table:
 def ping_table(agg: pd.DataFrame) -> Table:
     metrics = ("latency_p50", "latency_p90", "latency_p99", "latency_p99_9", "latency_max")
     table = Table("/ping latency from intended send time (ms), per phase",
-                  ["target", "phase", "p50", "p90", "p99", "p99.9", "max", "sent", "errors",
-                   "n", "flags"],
-                  [False, False, *[True] * 5, True, True, True, False])
+                  ["target", "phase", "p50", "p90", "p99", "p99 interval", "p99.9", "max", "sent",
+                   "errors", "n", "flags"],
+                  [False, False, True, True, True, False, True, True, True, True, True, False])
     ping = select(agg, stream="ping")
     for (target, variant, phase), group in ping.groupby(["target", "variant", "phase"],
                                                         sort=True):
@@ -43,6 +43,9 @@ def ping_table(agg: pd.DataFrame) -> Table:
             found = group[group["metric"] == metric]
             cells.append(num(found["median"].iloc[0] if not found.empty else None,
                              "ms" if metric.startswith("latency") else ""))
+            if metric == "latency_p99":
+                cells.append(text(interval_text(found.iloc[0], "ms") if not found.empty
+                                  else "-"))
         flags = ";".join(sorted({f for fl in group["flags"] for f in fl.split(";") if f}))
         table.rows.append([*cells, num(group["n"].max()), text(flags or "-")])
     return table

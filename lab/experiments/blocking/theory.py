@@ -1,63 +1,55 @@
-"""What a fully blocking server would do: the latency a /ping sees behind CPU bursts.
+"""What a fully blocking server would have done with the schedule that actually ran.
 
-CPU requests of burst_ms arrive every 1/rate seconds. A server with k independent
-executors (k event loops, workers or processes; each runs one request at a time and
-cannot be preempted) stalls a /ping whenever all k are busy with bursts; the /ping then
-waits until one frees. For a /ping arriving at a uniformly random moment, the wait's
-distribution gives the percentiles. With k = 1, a share rho = burst x rate of arrivals
-wait Uniform(0, burst): p50 = 0, p90 = 50 ms, p99 = 95 ms for 100 ms at 2/s.
+A server with k independent executors (k event loops, workers or processes; each runs
+one request at a time and cannot be preempted) takes requests in arrival order. A /cpu
+request holds an executor for its whole burst; a /ping needs no time of its own, but
+waits for a free executor after every /cpu request that arrived before it has one.
+Replaying the pacer's intended send times through that queue gives each /ping's
+predicted wait: the yardstick the measured latencies are judged against. With bursts
+of 100 ms twice a second on one executor, a share 0.2 of the pings wait, uniformly
+0-100 ms: p50 = 0, p90 = 50 ms, p99 = 95 ms.
 """
 
 from __future__ import annotations
 
-import math
+import heapq
+from collections.abc import Sequence
 
 import numpy as np
 
-GRID_POINTS = 20_000
 
+def replay_waits_ms(ping_ms: Sequence[float], burst_starts_ms: Sequence[float],
+                    burst_ms: float, executors: int | None) -> np.ndarray:
+    """The wait of each /ping (intended at ping_ms) behind /cpu bursts intended at
+    burst_starts_ms, on k executors taking requests first come, first served.
 
-def blocked_waits_ms(burst_ms: float, rate_per_s: float, executors: int | None) -> np.ndarray:
-    """The wait of a /ping arriving at each of GRID_POINTS moments spread over one period.
-
-    executors None means unbounded (a thread or process per connection): nothing waits.
-    Bursts are placed by the ideal scheduler (any free executor takes the next burst).
-    Raises ValueError when bursts arrive faster than the executors can run them.
+    executors None means one per connection (a thread or process each): nothing waits.
     """
-    if burst_ms < 0 or rate_per_s <= 0:
-        raise ValueError("burst_ms must be >= 0 and rate_per_s > 0")
-    if executors is None or burst_ms == 0:
-        return np.zeros(GRID_POINTS)
+    pings = np.asarray(ping_ms, dtype=float)
+    if executors is None or burst_ms <= 0 or len(burst_starts_ms) == 0:
+        return np.zeros(len(pings))
     if executors < 1:
         raise ValueError("executors must be >= 1 or None")
-    period_ms = 1000.0 / rate_per_s
-    if burst_ms > executors * period_ms:
-        raise ValueError(f"{burst_ms} ms bursts at {rate_per_s}/s overload {executors} "
-                         "executor(s): the queue grows without bound")
-    # Steady state with ideal placement: bursts never queue, so at time t the bursts
-    # running are those started in (t - burst, t]; their number cycles with the period.
-    overlap = math.ceil(burst_ms / period_ms) + 1
-    starts = np.arange(-overlap, 2) * period_ms
-    ends = starts + burst_ms
-    t = np.linspace(0.0, period_ms, GRID_POINTS, endpoint=False)
-    running = ((starts[None, :] <= t[:, None]) & (t[:, None] < ends[None, :]))
-    stalled = running.sum(axis=1) >= executors
-    # Periodic bursts no longer than k periods never exceed k at once, so "stalled" means
-    # exactly k running; the /ping waits for the first of them to end.
-    ends_running = np.where(running, ends[None, :], np.inf)
-    ends_running.sort(axis=1)
-    first_free = ends_running[:, 0]
-    return np.where(stalled, first_free - t, 0.0)
+    free = [float("-inf")] * executors          # when each executor is next free
+    bursts = sorted(float(b) for b in burst_starts_ms)
+    waits = np.zeros(len(pings))
+    order = np.argsort(pings, kind="stable")
+    next_burst = 0
+    for index in order:
+        t = pings[index]
+        while next_burst < len(bursts) and bursts[next_burst] <= t:  # earlier arrivals first
+            arrival = bursts[next_burst]
+            start = max(arrival, heapq.heappop(free))
+            heapq.heappush(free, start + burst_ms)
+            next_burst += 1
+        waits[index] = max(0.0, free[0] - t)
+    return waits
 
 
-def blocked_percentiles(burst_ms: float, rate_per_s: float, executors: int | None,
-                        percentiles: tuple[float, ...] = (50, 90, 99, 99.9),
-                        ) -> dict[float, float]:
-    """Percentiles (ms) of /ping latency added by bursts on a fully blocking server."""
-    waits = blocked_waits_ms(burst_ms, rate_per_s, executors)
-    return {p: float(np.percentile(waits, p)) for p in percentiles}
+def periodic(rate_per_s: float, duration_ms: float, phase_ms: float = 0.0) -> np.ndarray:
+    """Intended times (ms) of a fixed-rate stream, as the pacer schedules it."""
+    return np.arange(phase_ms, duration_ms, 1000.0 / rate_per_s)
 
 
-def blocked_share(burst_ms: float, rate_per_s: float, executors: int | None) -> float:
-    """The share of time a /ping would find every executor busy."""
-    return float((blocked_waits_ms(burst_ms, rate_per_s, executors) > 0).mean())
+def percentiles(waits: np.ndarray, points: Sequence[float]) -> dict[float, float]:
+    return {p: float(np.percentile(waits, p)) for p in points} if len(waits) else {}

@@ -1,7 +1,8 @@
 """Blocking verdicts, computed: how much of a fully blocked loop's stall a target showed.
 
 share = (/ping p99 with /cpu bursts - p99 without) / p99 of one fully blocked loop
-(theory.py). The prose that explains them is findings.py.
+with the schedule that ran (theory.py, replayed by measure.py). The prose that explains
+them is findings.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import math
 import pandas as pd
 
 from analysis.stats import select, value
-from lab.experiments.blocking.theory import blocked_percentiles
 
 # Verdicts: share = (inline p99 - baseline p99) / p99 of one fully blocked loop.
 BLOCKED_SHARE = 0.6   # at least this share of a blocked loop's stall: "behaves like a blocked loop"
@@ -31,16 +31,11 @@ def verdict(share: float | None) -> str:
     return PARTLY if share >= ISOLATED_SHARE else ISOLATED
 
 
-# -- blocking -------------------------------------------------------------------------
-
-def _blocked_loop_p99(cpu_ms: float, rate: float) -> float:
-    """p99 of the stall a single fully blocked loop would add (NaN if undefined/overloaded)."""
-    if not (cpu_ms > 0 and rate > 0):
-        return math.nan
-    try:
-        return blocked_percentiles(cpu_ms, rate, 1, (99,))[99]
-    except ValueError:  # bursts arrive faster than one loop runs them: no steady state
-        return math.nan
+def _blocked_loop_p99(group: pd.DataFrame, phase: str) -> float:
+    """p99 a single fully blocked loop would have added with the schedule that ran
+    (measure.py replays it); NaN where the run did not record it."""
+    found = value(group, phase=phase, metric="blocked_loop_latency_p99")
+    return math.nan if found is None else found
 
 
 def blocking_verdicts(agg: pd.DataFrame) -> pd.DataFrame:
@@ -57,7 +52,7 @@ def blocking_verdicts(agg: pd.DataFrame) -> pd.DataFrame:
             cpu_ms = float(phase_rows["cpu_ms"].iloc[0]) if "cpu_ms" in group else math.nan
             rate = (float(phase_rows["cpu_rate_per_s"].iloc[0]) if "cpu_rate_per_s" in group
                     else math.nan)
-            blocked = _blocked_loop_p99(cpu_ms, rate)
+            blocked = _blocked_loop_p99(group, phase)
             excess = max(0.0, p99 - (base or 0.0))
             share = excess / blocked if blocked and blocked > 0 else math.nan
             flags = ";".join(sorted({f for fl in phase_rows["flags"] for f in fl.split(";")

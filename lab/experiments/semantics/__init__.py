@@ -8,13 +8,11 @@ on the run's backend and verdict.py compares; analysis.py reports. No server run
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import nullcontext
 
-from analysis.content import Concept, Headline, ScoreColumn, Section
-from lab.experiments.framework import Context, Experiment, Point, Session
+from analysis.content import Concept, Headline
+from lab.experiments.framework import Experiment
 from lab.experiments.semantics import measure as measuring
-from lab.targets import Target
 
 CONCEPT = Concept("When does async code run?", (
     "The misconceptions the talk opens with show in no load test: a Promise's executor "
@@ -53,25 +51,8 @@ class Semantics(Experiment):
     concept = CONCEPT
     headline = Headline(("as_expected",))
 
-    def sessions(self, spec: measuring.SemanticsSpec, targets: Sequence[Target],
-                 ) -> list[Session]:
-        return measuring.sessions(spec, targets)
-
     def start(self, backend, session):
         return nullcontext()  # no server: each point runs a probe program
-
-    def measure(self, ctx: Context, point: Point) -> None:
-        measuring.measure(ctx, point)
-
-    def section(self, run, palette) -> Section:
-        from lab.experiments.semantics import analysis
-
-        return analysis.section(run, Section(self.name, self.concept))
-
-    def scorecard(self, run) -> list[ScoreColumn]:
-        from lab.experiments.semantics import analysis
-
-        return analysis.scorecard(run)
 
 
 EXPERIMENT = Semantics()

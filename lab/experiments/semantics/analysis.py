@@ -4,7 +4,6 @@ scorecard column (the share of each runtime's probes that behaved as expected)."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -51,11 +50,7 @@ class ProbeRun:
 def probe_runs(run: RunData) -> list[ProbeRun]:
     """Every probe run of the run, by runtime, declaration order and repetition."""
     found = []
-    for path in sorted((run.path / NAME / "points").glob("*.json")):
-        try:
-            point = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
+    for _, point in run.point_records(NAME):
         info, rows = point.get("info") or {}, point.get("rows") or [{}]
         if "probe" not in info:
             continue  # a runtime without probes
@@ -177,7 +172,7 @@ def findings(groups: dict[str, list[ProbeRun]], skipped: list[str],
     return found
 
 
-def section(run: RunData, base: Section) -> Section:
+def section(run: RunData, palette: dict, base: Section) -> Section:
     groups = _by(probe_runs(run), lambda r: r.name)
     backend = str((run.meta.get("backend") or {}).get("backend", "unknown backend"))
     base.findings = findings(groups, without_probes(run), backend)

@@ -8,12 +8,9 @@ analysis.py (with findings, figures, tables) reports.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from analysis.content import Concept, Headline, ScoreColumn, Section
-from lab.experiments.framework import Context, Experiment, Point, Session
+from analysis.content import Concept, Headline
+from lab.experiments.framework import Experiment
 from lab.experiments.sweep import measure as measuring
-from lab.targets import Target
 
 CONCEPT = Concept("Throughput and latency vs concurrency", (
     "A server can handle many connections concurrently without running them in parallel. "
@@ -26,11 +23,16 @@ CONCEPT = Concept("Throughput and latency vs concurrency", (
     "scheduler of goroutines, or a pool of worker threads stealing tasks. select() "
     "cannot watch descriptors past FD_SETSIZE = 1024; fork and threads pay per "
     "connection in memory and scheduling.",
-    "The sweep drives each server with wrk (closed loop: each connection sends its next "
+    "The sweep drives each server closed loop (wrk: each connection sends its next "
     "request when the previous answer arrives) at rising numbers of keep-alive "
     "connections, on /ping (pure overhead) and /sleep?ms=10 (a timer standing in for "
-    "I/O, whose ceiling is connections / 10 ms). Like the ZeroHTTPd study the talk "
-    "cites, look for where each model stops scaling or starts failing.",
+    "I/O, whose ceiling is connections / 10 ms), and counts only what was served: 2xx "
+    "responses, and the connections that never got one. Like the ZeroHTTPd study the talk "
+    "cites, look for where each model stops scaling, starves connections or fails.",
+    "Then it offers load open loop (the pacer: on schedule, whatever the server does) at "
+    "fractions of each target's own peak: latency stays flat while the server keeps up and "
+    "turns up sharply as the offered load nears what it can serve (the hockey stick of "
+    "queueing theory: waiting grows like 1 / (1 - utilisation)).",
 ))
 
 
@@ -40,25 +42,15 @@ class Sweep(Experiment):
     order = 10
     profiles = measuring.PROFILES
     concept = CONCEPT
-    headline = Headline(("requests_per_s", "latency_p50", "latency_p99", "errors",
-                         "requests_per_cpu_s"))
+    headline = Headline(("goodput_per_s", "connections_never_served", "setup_s",
+                         "latency_mean", "latency_p99", "errors", "requests_per_cpu_s"))
+    flags = {"starved": "some connections never got a response during the window: they "
+                        "waited (e.g. in the accept queue for a free worker) while others were "
+                        "served; the finding says how many",
+             "pacer-behind": "the pacer's own p99 dispatch lag exceeded 1 ms: it fell behind "
+                             "its schedule, so part of that point's latency is the "
+                             "generator's"}
     story_rank = 2
-
-    def sessions(self, spec: measuring.SweepSpec, targets: Sequence[Target]) -> list[Session]:
-        return measuring.sessions(spec, targets)
-
-    def measure(self, ctx: Context, point: Point) -> None:
-        measuring.measure(ctx, point)
-
-    def section(self, run, palette) -> Section:
-        from lab.experiments.sweep import analysis
-
-        return analysis.section(run, palette, Section(self.name, self.concept))
-
-    def scorecard(self, run) -> list[ScoreColumn]:
-        from lab.experiments.sweep import analysis
-
-        return analysis.scorecard(run)
 
 
 EXPERIMENT = Sweep()

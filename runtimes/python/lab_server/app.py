@@ -63,8 +63,10 @@ class App:
         offload: str,
         version: str,
         worker: int | None = None,
+        counters: Callable[[], dict[str, int]] | None = None,
     ) -> None:
         self.model = model
+        self.counters = counters  # the reactors' readiness counters, reported in /info
         self.knobs = knobs
         self.offload = offload
         self.version = version
@@ -90,18 +92,19 @@ class App:
             return error_reply(400, str(error))
 
     def _info(self, params: dict[str, list[str]]) -> Reply:
-        return json_reply(
-            {
-                "target": f"python/{self.model}",
-                "runtime": "python",
-                "model": self.model,
-                "version": self.version,
-                "pid": os.getpid(),  # the process that answered: a fork child, a prefork worker
-                "worker": self.worker,
-                "knobs": self.knobs,
-                "offload": self.offload,
-            }
-        )
+        info = {
+            "target": f"python/{self.model}",
+            "runtime": "python",
+            "model": self.model,
+            "version": self.version,
+            "pid": os.getpid(),  # the process that answered: a fork child, a prefork worker
+            "worker": self.worker,
+            "knobs": self.knobs,
+            "offload": self.offload,
+        }
+        if self.counters is not None:
+            info["counters"] = self.counters()
+        return json_reply(info)
 
     def _cpu(self, params: dict[str, list[str]]) -> Compute:
         ms = number(params, "ms", 0, MAX_MS)

@@ -10,6 +10,12 @@ that blocking half; each model decides how connections get to it:
   `stop()` wakes the threads idle in recv().
 - `serve_in_process(conn, ...)`: a process serves it (fork's child, a prefork worker),
   waiting between requests for its client, a stop signal or the death of its parent.
+
+The pool models give a connection `client_timeout` seconds (CLIENT_TIMEOUT) to complete each
+request, counted from when a worker takes the connection or from the previous answer: a
+worker that waits longer answers 408 if a request was begun, and closes. Without it, a
+client that connects and stays silent, or sends its request a byte at a time (slowloris),
+owns a worker for as long as it likes, and WORKERS such clients own the server.
 """
 
 from __future__ import annotations
@@ -39,7 +45,13 @@ def perform(action: Action) -> Reply:
 
 
 class BlockingConnection:
-    def __init__(self, sock: socket.socket, app: App, stopping: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        app: App,
+        stopping: Callable[[], bool],
+        client_timeout: float | None = None,
+    ) -> None:
         sock.setblocking(True)
         self.sock = sock
         self.app = app
@@ -47,6 +59,23 @@ class BlockingConnection:
         self.waiting = False  # blocked in recv() for the client's next bytes
         self.closing = False  # we decided to close: linger before closing
         self._stopping = stopping
+        self.client_timeout = client_timeout
+        self.deadline = self._next_deadline()  # for the next complete request
+
+    def _next_deadline(self) -> float | None:
+        return None if self.client_timeout is None else time.monotonic() + self.client_timeout
+
+    def time_left(self) -> float | None:
+        """Seconds until the client must have completed its request (None: no limit)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def expire(self) -> None:
+        """The client took longer than client_timeout: 408 if it began a request, then close
+        (lingering, as after any error); an idle keep-alive client is just closed."""
+        if self.parser.pending:
+            with contextlib.suppress(OSError):
+                self.sock.sendall(error_response(HttpError(408, "request not completed in time")))
+            self.closing = True
 
     def serve_forever(self) -> None:
         """Thread and process per connection: serve until the client leaves."""
@@ -57,12 +86,20 @@ class BlockingConnection:
             self.close()
 
     def read(self) -> bool:
-        """recv() once, blocking until the client sends. False when the connection is over."""
+        """recv() once, blocking until the client sends (or its time is up: expire()).
+        False when the connection is over."""
         self.waiting = True  # set before looking at stopping: see interrupt()
         try:
             if self._stopping():
                 return False
+            left = self.time_left()
+            if left is not None and left <= 0:
+                raise TimeoutError
+            self.sock.settimeout(left)
             data = self.sock.recv(RECV_SIZE)
+        except TimeoutError:
+            self.expire()
+            return False
         except OSError:
             return False
         finally:
@@ -86,7 +123,9 @@ class BlockingConnection:
                     return True
                 reply = perform(self.app.handle(request))
                 keep_alive = request.keep_alive and not self._stopping()
+                self.sock.settimeout(None)
                 self.sock.sendall(response(request, reply, keep_alive))
+                self.deadline = self._next_deadline()
                 if not keep_alive:
                     self.closing = True
                     return False
@@ -157,10 +196,15 @@ def serve_in_process(conn: BlockingConnection, signals: Signals, parent_alive: i
     the parent holds: the kernel closes it when the parent dies, even of SIGKILL."""
     try:
         while True:
-            ready = wait_readable(conn.sock, signals, parent_alive)
+            left = conn.time_left()
+            ready = wait_readable(conn.sock, signals, parent_alive,
+                                  timeout=None if left is None else max(0.0, left))
             if signals in ready:
                 signals.drain()
             if signals.stopping or parent_alive in ready:
+                return
+            if not ready:  # the client's time is up
+                conn.expire()
                 return
             if not (conn.read() and conn.serve()):
                 return

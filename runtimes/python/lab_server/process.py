@@ -43,10 +43,25 @@ def knob(name: str, default: int) -> int:
     return int(raw)
 
 
+def switch(name: str) -> bool:
+    """A teaching switch from the environment: 0 (off, also when unset) or 1 (on)."""
+    raw = os.environ.get(name, "0")
+    if raw not in ("0", "1"):
+        fail(f"invalid {name}={raw!r}: {name} is a switch, 0 or 1")
+    return raw == "1"
+
+
 # The pool models' WORKERS when unset: Apache httpd's default MaxRequestWorkers (prefork MPM).
 # A pool worker belongs to one client for the connection's whole life, keep-alive included,
 # so classic pools are sized for concurrent clients, not for CPUs (runtimes/SPEC.md 7).
 DEFAULT_POOL_WORKERS = 256
+
+
+# The pool models' CLIENT_TIMEOUT when unset, in seconds: how long a worker waits for a
+# complete request. Apache httpd waits 5 s for a keep-alive client's next request
+# (KeepAliveTimeout) and 20 to 40 s for a request head (mod_reqtimeout, header=20-40); one
+# knob here covers both, and 30 s keeps SPEC section 2's promise to idle keep-alive clients.
+DEFAULT_CLIENT_TIMEOUT = 30
 
 
 def default_offload_threads() -> int:

@@ -11,7 +11,8 @@ and its loop around the wait: that is the lesson. The rest lives here:
 - /sleep: a heap of timers, whose earliest deadline is the wait's timeout (`timeout()`);
 - offload=1: a ThreadPoolExecutor does the work and the result comes back through a Mailbox,
   a deque plus a pipe the reactor watches like a socket: it never polls for results;
-- shutdown: the signal pipe (process.Signals) is watched like a socket too.
+- shutdown: the signal pipe (process.Signals) is watched like a socket too;
+- counters of what the readiness model costs, reported in /info (`Counters`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 
 from .app import App, Compute, Sleep
 from .http import HttpError, Reply, Request, RequestParser, error_reply, error_response, response
@@ -47,6 +49,23 @@ OFFLOAD = (
     "through a wakeup pipe it watches (the GIL still serialises /cpu and /work; "
     "hashlib.pbkdf2_hmac releases it)"
 )
+
+
+@dataclass(slots=True)
+class Counters:
+    """What the readiness model costs, counted since start-up and reported in /info: the
+    lab divides their growth by the requests answered meanwhile (a 6 KB request takes two
+    reads level-triggered and, edge-triggered, a third that finds the socket empty)."""
+
+    waits: int = 0  # select(), poll() or epoll_wait() calls
+    events: int = 0  # descriptors those calls reported ready
+    reads: int = 0  # recv() calls on connections
+    eagain: int = 0  # of them, those that found nothing (BlockingIOError: EAGAIN)
+    requests: int = 0  # complete requests taken from the parser
+
+    def waited(self, ready: int) -> None:
+        self.waits += 1
+        self.events += ready
 
 
 class Connection:
@@ -78,11 +97,16 @@ class Connection:
 
 
 class Reactor:
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, knobs: dict[str, int] | None = None) -> None:
         threads = knob("OFFLOAD_THREADS", default_offload_threads())
         self.model = model
+        self.counters = Counters()
         self.app = App(
-            model, knobs={"OFFLOAD_THREADS": threads}, offload=OFFLOAD, version=python_version()
+            model,
+            knobs={"OFFLOAD_THREADS": threads, **(knobs or {})},
+            offload=OFFLOAD,
+            version=python_version(),
+            counters=lambda: asdict(self.counters),
         )
         self.log = RateLimitedLog(f"python/{model}")
         self.listener = listen()
@@ -117,13 +141,21 @@ class Reactor:
     def read(self, conn: Connection) -> None:
         """Level-triggered: recv() once. If more is left, the next wait reports it again."""
         try:
-            data = conn.sock.recv(RECV_SIZE)
-        except BlockingIOError:
-            return
+            data = self.recv(conn)
         except OSError:
             self.close(conn)
             return
-        self.received(conn, data)
+        if data is not None:
+            self.received(conn, data)
+
+    def recv(self, conn: Connection) -> bytes | None:
+        """One recv() on a connection, counted; None when it is empty (EAGAIN)."""
+        self.counters.reads += 1
+        try:
+            return conn.sock.recv(RECV_SIZE)
+        except BlockingIOError:
+            self.counters.eagain += 1
+            return None
 
     # --- the shared machinery --------------------------------------------------------------
 
@@ -240,6 +272,7 @@ class Reactor:
                 break
             if request is None:
                 break
+            self.counters.requests += 1
             action = self.app.handle(request)
             if isinstance(action, Sleep):
                 conn.busy = True

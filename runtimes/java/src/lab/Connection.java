@@ -52,7 +52,7 @@ final class Connection implements Runnable {
                 reader.discardBody(request);
             } catch (HttpError e) {
                 // Malformed or over a limit: answer, then close (SPEC section 2).
-                out.write(Response.error(e.status, e.getMessage()).encode(false, false));
+                out.write(Response.error(e.status, e.getMessage()).encode("close", false));
                 lingerAndClose();
                 return;
             }
@@ -65,7 +65,8 @@ final class Connection implements Runnable {
                 keepAlive = false;
             }
             keepAlive = keepAlive && !server.draining();
-            out.write(response.encode(keepAlive, request.method().equals("HEAD")));
+            String connection = !keepAlive ? "close" : request.http10() ? "keep-alive" : null;
+            out.write(response.encode(connection, request.method().equals("HEAD")));
             if (!keepAlive) {
                 lingerAndClose();
                 return;

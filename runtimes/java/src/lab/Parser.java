@@ -66,7 +66,7 @@ final class Parser {
         }
         boolean keepAlive = http11 ? !hasToken(connection, "close")
                 : hasToken(connection, "keep-alive");
-        return new Request(parts[0], parts[1], keepAlive, length);
+        return new Request(parts[0], parts[1], keepAlive, !http11, length);
     }
 
     /** The head's lines without their line ends (CRLF, or a bare LF), up to the blank line. */

@@ -21,8 +21,11 @@ record Response(int status, String contentType, byte[] body, boolean allowGet) {
         return new Response(status, JSON, body.getBytes(StandardCharsets.UTF_8), status == 405);
     }
 
-    /** Status line, headers and (unless the request was HEAD) the body, ready for one write. */
-    byte[] encode(boolean keepAlive, boolean headOnly) {
+    /**
+     * Status line, headers and (unless the request was HEAD) the body, ready for one write;
+     * {@code connection} is the Connection header's value, or null for none.
+     */
+    byte[] encode(String connection, boolean headOnly) {
         StringBuilder head = new StringBuilder(160)
                 .append("HTTP/1.1 ").append(status).append(' ').append(reason(status)).append("\r\n")
                 .append("Content-Type: ").append(contentType).append("\r\n")
@@ -30,8 +33,8 @@ record Response(int status, String contentType, byte[] body, boolean allowGet) {
         if (allowGet) {
             head.append("Allow: GET\r\n");
         }
-        if (!keepAlive) {
-            head.append("Connection: close\r\n");
+        if (connection != null) {
+            head.append("Connection: ").append(connection).append("\r\n");
         }
         byte[] headBytes = head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1);
         if (headOnly) {

@@ -143,11 +143,11 @@ public final class Tests {
             }
         });
         CHECKS.put("responses carry Content-Length, Content-Type, and Allow on 405", () -> {
-            String ok = new String(Response.text("pong").encode(true, false),
+            String ok = new String(Response.text("pong").encode(null, false),
                     StandardCharsets.ISO_8859_1);
             equal("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
                     + "Content-Length: 4\r\n\r\npong", ok, "200");
-            String refused = new String(Response.error(405, "no").encode(false, true),
+            String refused = new String(Response.error(405, "no").encode("close", true),
                     StandardCharsets.ISO_8859_1);
             check(refused.startsWith("HTTP/1.1 405 Method Not Allowed\r\n")
                     && refused.contains("\r\nAllow: GET\r\n")

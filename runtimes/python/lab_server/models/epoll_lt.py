@@ -26,8 +26,8 @@ from lab_server.reactor import READ, WRITE, Reactor
 class EpollReactor(Reactor):
     trigger = 0  # level-triggered; python/epoll-et sets select.EPOLLET
 
-    def __init__(self, model: str = "epoll-lt") -> None:
-        super().__init__(model)
+    def __init__(self, model: str = "epoll-lt", knobs: dict[str, int] | None = None) -> None:
+        super().__init__(model, knobs)
         self.epoll = select.epoll()
 
     def mask(self, events: int) -> int:
@@ -48,7 +48,9 @@ class EpollReactor(Reactor):
         readable = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
         while self.running():
             timeout = self.timeout()
-            for fd, events in self.epoll.poll(-1 if timeout is None else timeout):  # (2)
+            ready = self.epoll.poll(-1 if timeout is None else timeout)  # (2)
+            self.counters.waited(len(ready))
+            for fd, events in ready:
                 if events & readable:
                     self.on_readable(fd)  # (3) Reactor.read: one recv() per report
                 if events & select.EPOLLOUT:

@@ -45,6 +45,7 @@ class PollReactor(Reactor):
         while self.running():
             timeout = self.timeout()  # seconds; poll() wants milliseconds, rounded up
             ready = self.poller.poll(None if timeout is None else math.ceil(timeout * 1000))  # (2)
+            self.counters.waited(len(ready))
             for fd, revents in ready:
                 if revents & (select.POLLIN | select.POLLHUP | select.POLLERR):  # (3)
                     self.on_readable(fd)

@@ -9,8 +9,10 @@ accept() first: every idle worker is woken, one wins, the others get EAGAIN and 
 
 A worker belongs to its client for as long as the connection stays open, keep-alive
 included: with WORKERS=4, the fifth client waits in the listen backlog until one of the
-four disconnects. Processes share nothing: a worker burning a CPU or crashing touches only
-its own client, there is no GIL between them, and /cpu and /work run on WORKERS cores.
+four disconnects, or until a worker gives up on a client that took more than
+CLIENT_TIMEOUT seconds to send a request (lab_server/blocking.py). Processes share nothing:
+a worker burning a CPU or crashing touches only its own client, there is no GIL between
+them, and /cpu and /work run on WORKERS cores.
 
 The parent only supervises (4): it restarts a worker that crashed and, on SIGTERM, stops
 them all (SIGTERM, then SIGKILL after GRACE seconds). Workers must not outlive it, even if
@@ -26,6 +28,7 @@ import sys
 from lab_server.app import App
 from lab_server.blocking import BlockingConnection, serve_in_process
 from lab_server.process import (
+    DEFAULT_CLIENT_TIMEOUT,
     DEFAULT_POOL_WORKERS,
     RateLimitedLog,
     Signals,
@@ -44,12 +47,12 @@ from lab_server.process import (
 OFFLOAD = "ignored: the work already runs in the worker process that accepted"
 
 
-def worker(index: int, workers: int, listener, parent_alive: int) -> None:
+def worker(index: int, workers: int, timeout: int, listener, parent_alive: int) -> None:
     """A worker process: accept a client, serve it until it leaves, repeat. Never returns."""
     signals = Signals()  # this worker's own signal pipe (the parent's was closed)
     app = App(
         "prefork",
-        knobs={"WORKERS": workers},
+        knobs={"WORKERS": workers, "CLIENT_TIMEOUT": timeout},
         offload=OFFLOAD,
         version=python_version(),
         worker=index,
@@ -63,13 +66,16 @@ def worker(index: int, workers: int, listener, parent_alive: int) -> None:
             break
         if listener in ready and not signals.stopping:
             for sock in accept_pending(listener, log, at_most=1):  # (2) often none: lost the race
-                conn = BlockingConnection(sock, app, stopping=lambda: signals.stopping)
+                conn = BlockingConnection(
+                    sock, app, stopping=lambda: signals.stopping, client_timeout=timeout
+                )
                 serve_in_process(conn, signals, parent_alive)  # (3)
     exit_now(0)
 
 
 def main() -> None:
     workers = knob("WORKERS", DEFAULT_POOL_WORKERS)
+    timeout = knob("CLIENT_TIMEOUT", DEFAULT_CLIENT_TIMEOUT)
     listener = listen()
     listener.setblocking(False)  # shared by all workers: a loser's accept() must not block
     parent_alive, alive_w = os.pipe()  # (5)
@@ -88,7 +94,7 @@ def main() -> None:
                 os.close(alive_w)  # only the parent may hold the write end
                 signals.close()  # the parent's signal pipe and handlers
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                worker(index, workers, listener, parent_alive)
+                worker(index, workers, timeout, listener, parent_alive)
             finally:
                 os._exit(1)  # worker() returns only by raising
         pids[pid] = index

@@ -63,6 +63,7 @@ class SelectReactor(Reactor):
             readable, writable, _ = select.select(  # (1)
                 self.readers, self.writers, [], self.timeout()
             )
+            self.counters.waited(len(readable) + len(writable))
             for fd in readable:  # (2)
                 self.on_readable(fd)
             for fd in writable:

@@ -10,9 +10,10 @@ The catch is that bound: a worker belongs to its client for as long as the conne
 stays open, keep-alive included. With WORKERS=4, four clients are served and the fifth
 waits in the queue until one of them disconnects, however idle they are. Classic thread-pool
 servers (and Apache's prefork) size the pool for the expected number of connections, and
-close keep-alive connections idle for too long; python/prefork is the same design with
-processes. Within the pool, the GIL applies as in python/threaded. offload=1 changes
-nothing: the work already runs on a pool thread.
+close connections that take too long to send a request: here CLIENT_TIMEOUT seconds
+(lab_server/blocking.py). python/prefork is the same design with processes. Within the
+pool, the GIL applies as in python/threaded. offload=1 changes nothing: the work already
+runs on a pool thread.
 
 Shutdown (4): stop accepting, drop the clients still queued, wake the workers idle in recv(),
 let the busy ones finish their request (answered with Connection: close) for up to GRACE
@@ -26,6 +27,7 @@ import threading
 from lab_server.app import App
 from lab_server.blocking import BlockingConnection, ThreadServed
 from lab_server.process import (
+    DEFAULT_CLIENT_TIMEOUT,
     DEFAULT_POOL_WORKERS,
     GRACE,
     RateLimitedLog,
@@ -44,7 +46,13 @@ OFFLOAD = "ignored: the work already runs on the pool thread serving the connect
 
 def main() -> None:
     workers = knob("WORKERS", DEFAULT_POOL_WORKERS)
-    app = App("threadpool", knobs={"WORKERS": workers}, offload=OFFLOAD, version=python_version())
+    timeout = knob("CLIENT_TIMEOUT", DEFAULT_CLIENT_TIMEOUT)
+    app = App(
+        "threadpool",
+        knobs={"WORKERS": workers, "CLIENT_TIMEOUT": timeout},
+        offload=OFFLOAD,
+        version=python_version(),
+    )
     log = RateLimitedLog("python/threadpool")
     listener = listen()
     listener.setblocking(False)
@@ -54,7 +62,9 @@ def main() -> None:
 
     def worker() -> None:
         while (sock := waiting.get()) is not None:  # (2)
-            conn = BlockingConnection(sock, app, stopping=lambda: signals.stopping)
+            conn = BlockingConnection(
+                sock, app, stopping=lambda: signals.stopping, client_timeout=timeout
+            )
             threads.serve(conn)  # (3) this thread is this client's until it leaves
 
     for _ in range(workers):
