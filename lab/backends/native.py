@@ -24,7 +24,7 @@ from pathlib import Path
 from lab import LOADGEN_DIR, ROOT, cleanup
 from lab.backends import BuildOutcome, LoadRun, ProgramRun
 from lab.backends.serving import serving
-from lab.cpus import CpuSets, available_cpus, server_cpu_list
+from lab.cpus import CpuSets, server_cpu_list
 from lab.errors import BuildError, LabError
 from lab.targets import PYTHON_PLACEHOLDER, Runtime, Target
 
@@ -229,7 +229,9 @@ class NativeBackend:
     def serve(self, target: Target, *, knobs: dict[str, str] | None = None,
               port: int | None = None, ready_timeout: float | None = None,
               cpus: Sequence[int] | None = None) -> AbstractContextManager[NativeServer]:
-        cpu_list = server_cpu_list(self.cpus, cpus, available_cpus())
+        # The backend's own CPUs, not this process's mask: the lab pins itself to the load
+        # CPUs while it measures, and a server may borrow one of them (lab.cpus.cpu_levels).
+        cpu_list = server_cpu_list(self.cpus, cpus, self.cpus.server + self.cpus.load)
         return serving(self.name, target, knobs, port, ready_timeout or READY_TIMEOUT_SECONDS,
                        lambda port, knobs: self._start(target, port, knobs, cpu_list))
 
