@@ -8,6 +8,7 @@ LAB_SERVER_CPUS and LAB_LOAD_CPUS (taskset syntax, e.g. "1" or "2-3") override t
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lab.errors import LabError
@@ -51,6 +52,55 @@ class CpuSets:
 
     def as_record(self) -> dict[str, str]:
         return {"server": self.server_list, "load": self.load_list}
+
+
+def server_cpu_list(sets: CpuSets, cpus: Sequence[int] | None,
+                    machine: Sequence[int] | None = None) -> str:
+    """The taskset/cpuset list for one server start: `cpus`, or the backend's server CPUs.
+    machine: the CPUs that exist there, when known (LabError for any other)."""
+    if cpus is None:
+        return sets.server_list
+    chosen = tuple(sorted(set(cpus)))
+    if not chosen:
+        raise LabError("a server needs at least one CPU")
+    if machine is not None and (missing := sorted(set(chosen) - set(machine))):
+        raise LabError(f"server CPUs {missing} are not available (have {list(machine)})",
+                       hint="choose CPUs from that list")
+    return format_cpu_list(chosen)
+
+
+# Where a server borrows the load generator's CPU (CpuLevel.shared), the most of that CPU
+# the generator may use before the point is refused: the server's last CPU was not its own.
+SHARED_CPU_GENERATOR_LIMIT = 0.10
+
+
+@dataclass(frozen=True)
+class CpuLevel:
+    """A server CPU set of `count` CPUs; `shared` of them are also the load generator's."""
+
+    cpus: tuple[int, ...]
+    shared: int
+
+    @property
+    def count(self) -> int:
+        return len(self.cpus)
+
+
+def cpu_levels(sets: CpuSets, up_to: int | None = None) -> list[CpuLevel]:
+    """Server CPU sets of 1, 2, 4, ... CPUs (at most up_to), taken from the server's CPUs.
+
+    Server and load generator stay on disjoint CPUs, with one exception: where the server
+    has a single CPU (a 2-core machine), the 2-CPU level borrows one of the generator's,
+    and says so in `shared`."""
+    own = list(sets.server)
+    borrowed = [c for c in reversed(sets.load) if c not in own]
+    most = max(len(own), min(2, len(own) + len(borrowed)))
+    levels, count = [], 1
+    while count <= most and (up_to is None or count <= up_to):
+        cpus = tuple(sorted((own + borrowed)[:count]))
+        levels.append(CpuLevel(cpus, len(set(cpus) & set(sets.load))))
+        count *= 2
+    return levels
 
 
 def available_cpus() -> tuple[int, ...]:

@@ -22,6 +22,7 @@ from lab.pacer import (  # noqa: F401  (re-exported: what the experiments use)
     PacerResult,
     Stream,
     closed_argv,
+    parse_pacer_records,
     parse_pacer_summary,
     run_pacer,
 )
@@ -45,6 +46,8 @@ class ClosedLoopResult:
     steady_goodput_per_s: float | None  # 2xx/s from steady_start_s to the end; None: no window
     resolution_s: float            # of setup_s, steady_start_s (wrk: longest sample gap)
     raw: str                       # the tool's output, to keep with the run
+    # The pacer's per-request records, when asked for (records=True; stream "closed").
+    records: tuple[PacerRecord, ...] = ()
 
     @property
     def goodput_per_s(self) -> float:
@@ -63,22 +66,29 @@ def closed_loop_tool(backend: Backend) -> str:
     return "pacer"
 
 
-def run_closed_loop(backend: Backend, url: str, connections: int, duration_s: int, *,
+def run_closed_loop(backend: Backend, url: str, connections: int, duration_s: float, *,
                     tool: str | None = None, timeout_s: int = WRK_TIMEOUT_S,
-                    ) -> tuple[ClosedLoopResult, LoadRun]:
-    """Closed-loop goodput of `connections` connections on `url` for `duration_s` whole
-    seconds (wrk's granularity), with `tool` (default: closed_loop_tool(backend))."""
-    tool = tool or closed_loop_tool(backend)
+                    records: bool = False) -> tuple[ClosedLoopResult, LoadRun]:
+    """Closed-loop goodput of `connections` connections on `url` for `duration_s` seconds
+    (whole seconds with wrk, its granularity), with `tool` (default: closed_loop_tool
+    (backend)). records=True: the pacer's per-request records too (the pacer only)."""
+    tool = tool or ("pacer" if records else closed_loop_tool(backend))
+    if records and tool != "pacer":
+        raise LabError("only the pacer keeps per-request records of a closed loop")
     if tool == "wrk":
-        argv = wrk_argv(backend, url, connections, duration_s, timeout_s)
+        argv = wrk_argv(backend, url, connections, int(duration_s), timeout_s)
     elif tool == "pacer":
         argv = closed_argv(backend, url, connections, duration_s, timeout_s)
+        argv += ["-out", "-"] if records else []
     else:
         raise LabError(f"unknown closed-loop tool '{tool}'", hint="wrk or pacer")
     run = backend.run_load(argv, timeout=duration_s + timeout_s + 30)
     if run.returncode != 0:
         raise LabError(f"{tool} exited with status {run.returncode}",
                        detail=(run.stderr or run.stdout)[-2000:])
+    if records:  # the records on stdout, the summary on stderr
+        return from_pacer(parse_pacer_summary(run.stderr), run.stdout,
+                          parse_pacer_records(run.stdout)), run
     if tool == "pacer":
         return from_pacer(parse_pacer_summary(run.stdout), run.stdout), run
     # The raw record keeps the socket samples (stderr) beside the report: both are needed
@@ -87,7 +97,8 @@ def run_closed_loop(backend: Backend, url: str, connections: int, duration_s: in
     return from_wrk(parse_wrk(run.stdout, run.stderr), connections, raw), run
 
 
-def from_pacer(summary: dict, raw: str) -> ClosedLoopResult:
+def from_pacer(summary: dict, raw: str,
+               records: Sequence[PacerRecord] = ()) -> ClosedLoopResult:
     setup = summary["setup_ns"]
     return ClosedLoopResult(
         tool="pacer", connections=summary["connections"],
@@ -95,7 +106,8 @@ def from_pacer(summary: dict, raw: str) -> ClosedLoopResult:
         ok=summary["ok"], non_2xx=summary["non_2xx"], errors=dict(summary["errors"]),
         never_served=summary["never_served"], setup_s=None if setup is None else setup / 1e9,
         steady_start_s=summary["steady_start_ns"] / 1e9,
-        steady_goodput_per_s=summary["steady_goodput_per_s"], resolution_s=1e-3, raw=raw)
+        steady_goodput_per_s=summary["steady_goodput_per_s"], resolution_s=1e-3, raw=raw,
+        records=tuple(records))
 
 
 def from_wrk(result: WrkResult, connections: int, raw: str,

@@ -26,6 +26,8 @@ KINDS = ("process-per-connection", "process-pool", "thread-per-connection", "thr
 POOL_KINDS = ("process-pool", "thread-pool")
 # How it learns that a socket can be read or written.
 READINESS = ("blocking", "select", "poll", "epoll-lt", "epoll-et", "epoll", "io_uring")
+# The endpoints whose offload=1 may hand the work to a pool (SPEC sections 6 and 10).
+OFFLOAD_ENDPOINTS = ("/cpu", "/work", "/hash")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,15 @@ class ConnectionCap:
 
 
 @dataclass(frozen=True)
+class PoolProbe:
+    """A request outside the contract that uses one of the target's pools (SPEC section 10)."""
+
+    path: str
+    knob: str          # the knob sizing the pool it runs on
+    description: str
+
+
+@dataclass(frozen=True)
 class Target:
     """One server implementation, named runtime/model."""
 
@@ -79,6 +90,9 @@ class Target:
     cap: ConnectionCap | None = None
     availability: tuple[str, ...] = ()   # a command: exit 0 if it can run here, 69 if not
     variants: dict[str, tuple[dict[str, str], ...]] = field(default_factory=dict)
+    # endpoint -> the knob sizing the pool its offload=1 runs on (absent: no pool)
+    offload_pools: dict[str, str] = field(default_factory=dict)
+    pool_probe: PoolProbe | None = None
 
     @property
     def name(self) -> str:
@@ -110,7 +124,11 @@ class Target:
                 "readiness": self.readiness, "executors": self.executors,
                 "pool_knob": self.pool_knob, "mechanism": self.mechanism,
                 "max_connections": self.max_connections(),
-                "max_connections_reason": self.cap.reason if self.cap else None}
+                "max_connections_reason": self.cap.reason if self.cap else None,
+                "offload_pools": dict(self.offload_pools),
+                "pool_probe": ({"path": self.pool_probe.path, "knob": self.pool_probe.knob,
+                                "description": self.pool_probe.description}
+                               if self.pool_probe else None)}
 
     def command_with(self, python: str) -> list[str]:
         """The model's command, with {python} replaced by an interpreter path."""
@@ -175,6 +193,29 @@ def _cap(m: dict, where: str) -> ConnectionCap | None:
                          _need(m, "max_connections_reason", str, where))
 
 
+def _offload_pools(m: dict, knob_names: tuple[str, ...], where: str) -> dict[str, str]:
+    pools = _need(m, "offload_pools", dict, where) if "offload_pools" in m else {}
+    for endpoint, knob in pools.items():
+        if endpoint not in OFFLOAD_ENDPOINTS or knob not in knob_names:
+            raise LabError(f"{where} offload_pools: '{endpoint}' = {knob!r} must map one of "
+                           f"{', '.join(OFFLOAD_ENDPOINTS)} to one of its knobs "
+                           f"{list(knob_names)}", hint=SPEC_HINT)
+    return dict(pools)
+
+
+def _pool_probe(m: dict, knob_names: tuple[str, ...], where: str) -> PoolProbe | None:
+    if "pool_probe" not in m:
+        return None
+    table = _need(m, "pool_probe", dict, where)
+    probe = PoolProbe(_need(table, "path", str, f"{where} pool_probe"),
+                      _need(table, "knob", str, f"{where} pool_probe"),
+                      _need(table, "description", str, f"{where} pool_probe"))
+    if not probe.path.startswith("/") or probe.knob not in knob_names:
+        raise LabError(f"{where} pool_probe: path must start with '/' and knob must be one "
+                       f"of its knobs {list(knob_names)}", hint=SPEC_HINT)
+    return probe
+
+
 def _model(runtime: Runtime, model: str, m: dict, where: str) -> Target:
     knob_names = tuple(m.get("knobs", []))
     unknown = [k for k in knob_names if k not in runtime.knobs]
@@ -200,7 +241,9 @@ def _model(runtime: Runtime, model: str, m: dict, where: str) -> Target:
         pool_knob=pool_knob, cap=_cap(m, where),
         availability=_argv(m["availability"], f"{where} availability")
         if "availability" in m else (),
-        variants=_variants(m.get("variants", {}), knob_names, where))
+        variants=_variants(m.get("variants", {}), knob_names, where),
+        offload_pools=_offload_pools(m, knob_names, where),
+        pool_probe=_pool_probe(m, knob_names, where))
 
 
 def load_runtime(toml_path: Path) -> tuple[Runtime, list[Target]]:

@@ -87,9 +87,11 @@ class Backend(Protocol):
     def build_loadgen(self, *, force: bool = False) -> BuildOutcome: ...
 
     def serve(self, target: Target, *, knobs: dict[str, str] | None = None,
-              port: int | None = None,
-              ready_timeout: float | None = None) -> AbstractContextManager[Server]:
-        """Start a target, wait for /ping, yield it; stop it on exit, whatever happened."""
+              port: int | None = None, ready_timeout: float | None = None,
+              cpus: Sequence[int] | None = None) -> AbstractContextManager[Server]:
+        """Start a target, wait for /ping, yield it; stop it on exit, whatever happened.
+
+        cpus: the server's CPU set for this start (default: cpus.server)."""
 
     def loadgen_paths(self) -> dict[str, str]:
         """Paths of 'wrk', 'wrk_script' and 'pacer' as the load process sees them."""

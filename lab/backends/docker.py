@@ -36,7 +36,7 @@ from lab.backends.docker_watcher import ensure_watcher
 from lab.backends.engines import Engine, Engines, open_engines
 from lab.backends.serving import chosen_port, serving
 from lab.console import console, warn
-from lab.cpus import CpuSets
+from lab.cpus import CpuSets, server_cpu_list
 from lab.errors import LabError
 from lab.reaper import reap_and_say
 from lab.targets import PYTHON_PLACEHOLDER, Runtime, Target
@@ -235,12 +235,14 @@ class DockerBackend:
     # -- serving ----------------------------------------------------------------
     def serve(self, target: Target, *, knobs: dict[str, str] | None = None,
               port: int | None = None, ready_timeout: float | None = None,
-              ) -> AbstractContextManager[DockerServer]:
+              cpus: Sequence[int] | None = None) -> AbstractContextManager[DockerServer]:
+        cpu_list = server_cpu_list(self.cpus, cpus)
         return serving(self.name, target, knobs, port, ready_timeout or READY_TIMEOUT_SECONDS,
-                       lambda port, knobs: self._start_server(target, port, knobs),
+                       lambda port, knobs: self._start_server(target, port, knobs, cpu_list),
                        host=self.engines.server_address)
 
-    def _start_server(self, target: Target, port: int, knobs: dict[str, str]) -> DockerServer:
+    def _start_server(self, target: Target, port: int, knobs: dict[str, str],
+                      cpu_list: str) -> DockerServer:
         engine, host = self.engines.server, self.engines.server_address
         image = self._image(f"{target.runtime.image_name}:latest", engine)
         self._watch(engine)
@@ -248,7 +250,7 @@ class DockerBackend:
             image, command=target.command_with("python3"),
             name=f"lab-{target.name.replace('/', '-')}-{port}-{secrets.token_hex(3)}",
             environment={"HOST": host, "PORT": str(port), **knobs},
-            cpuset_cpus=self.cpus.server_list, mem_limit=SERVER_MEMORY,
+            cpuset_cpus=cpu_list, mem_limit=SERVER_MEMORY,
             labels=self.labels("server", target.name), **hardening())
         server = DockerServer(target, container, host, port, knobs, engine.local)
         try:

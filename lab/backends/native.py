@@ -24,7 +24,7 @@ from pathlib import Path
 from lab import LOADGEN_DIR, ROOT, cleanup
 from lab.backends import BuildOutcome, LoadRun, ProgramRun
 from lab.backends.serving import serving
-from lab.cpus import CpuSets
+from lab.cpus import CpuSets, server_cpu_list
 from lab.errors import BuildError, LabError
 from lab.targets import PYTHON_PLACEHOLDER, Runtime, Target
 
@@ -228,14 +228,18 @@ class NativeBackend:
     # -- serving ----------------------------------------------------------------
     def serve(self, target: Target, *, knobs: dict[str, str] | None = None,
               port: int | None = None, ready_timeout: float | None = None,
-              ) -> AbstractContextManager[NativeServer]:
+              cpus: Sequence[int] | None = None) -> AbstractContextManager[NativeServer]:
+        # The backend's own CPUs, not this process's mask: the lab pins itself to the load
+        # CPUs while it measures, and a server may borrow one of them (lab.cpus.cpu_levels).
+        cpu_list = server_cpu_list(self.cpus, cpus, self.cpus.server + self.cpus.load)
         return serving(self.name, target, knobs, port, ready_timeout or READY_TIMEOUT_SECONDS,
-                       lambda port, knobs: self._start(target, port, knobs))
+                       lambda port, knobs: self._start(target, port, knobs, cpu_list))
 
-    def _start(self, target: Target, port: int, knobs: dict[str, str]) -> NativeServer:
+    def _start(self, target: Target, port: int, knobs: dict[str, str],
+               cpu_list: str) -> NativeServer:
         host = "127.0.0.1"
         log_path = self.log_dir / f"{target.name.replace('/', '-')}-{port}.log"
-        argv = ["taskset", "-c", self.cpus.server_list, *target.command_with(sys.executable)]
+        argv = ["taskset", "-c", cpu_list, *target.command_with(sys.executable)]
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(argv, cwd=target.runtime.folder,
                                     env=server_env(host, port, knobs),

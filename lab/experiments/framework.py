@@ -25,6 +25,7 @@ from rich.progress import Progress, TaskID
 from analysis.content import Concept, Headline, ScoreColumn, Section
 from lab.backends import Backend, Server
 from lab.console import console, progress, warn
+from lab.cpus import CpuSets, format_cpu_list
 from lab.errors import LabError, TargetUnavailable
 from lab.generator import MeteredBackend, ceiling_share, generator_bound, refine
 from lab.noise import NOISE_METRICS, PointMeter
@@ -63,13 +64,16 @@ class Session:
     knobs: tuple[tuple[str, str], ...]
     repetition: int
     points: tuple[Point, ...]
+    # The server's CPU set (None: the backend's server CPUs); rows record it as server_cpus.
+    cpus: tuple[int, ...] | None = None
 
     @classmethod
     def of(cls, target: Target, knobs: Mapping[str, str], repetition: int,
-           points: Sequence[Point]) -> Session:
+           points: Sequence[Point], cpus: Sequence[int] | None = None) -> Session:
         """A session named after its knobs ('default' without any)."""
         variant = ",".join(f"{k}={v}" for k, v in knobs.items()) or "default"
-        return cls(target, variant, tuple(knobs.items()), repetition, tuple(points))
+        return cls(target, variant, tuple(knobs.items()), repetition, tuple(points),
+                   tuple(sorted(cpus)) if cpus is not None else None)
 
     @property
     def knob_dict(self) -> dict[str, str]:
@@ -77,7 +81,8 @@ class Session:
 
     @property
     def key(self) -> str:
-        return _slug(f"{self.target.name}_{self.variant}_r{self.repetition}")
+        cpus = f"_cpus{'-'.join(map(str, self.cpus))}" if self.cpus is not None else ""
+        return _slug(f"{self.target.name}_{self.variant}{cpus}_r{self.repetition}")
 
     def point_key(self, point: Point) -> str:
         return _slug(f"{self.key}_{point.label}")
@@ -129,9 +134,20 @@ class Experiment:
     def sessions(self, spec: Any, targets: Sequence[Target]) -> list[Session]:
         return self._needed("measure").sessions(spec, targets)
 
-    def start(self, backend: Backend, session: Session) -> AbstractContextManager[Server]:
-        """What a session runs against; by default the target's server with its knobs."""
-        return backend.serve(session.target, knobs=session.knob_dict)
+    def sessions_on(self, spec: Any, targets: Sequence[Target], cpus: CpuSets,
+                    ) -> list[Session]:
+        """The sessions on a backend with these CPU sets: sessions(spec, targets), unless the
+        experiment overrides this because its sessions depend on the machine (a server CPU
+        set per session, Session.cpus)."""
+        return self.sessions(spec, targets)
+
+    def start(self, backend: Backend, session: Session,
+              ) -> AbstractContextManager[Server | None]:
+        """What a session runs against; by default the target's server with its knobs.
+
+        None: the session runs no server (e.g. probe programs), so the runner fetches no
+        /info and pings nothing."""
+        return backend.serve(session.target, knobs=session.knob_dict, cpus=session.cpus)
 
     def measure(self, ctx: Context, point: Point) -> None:
         """Measure one point, adding tidy rows (ctx.row) and raw outputs (ctx.raw)."""
@@ -180,6 +196,8 @@ class Context:
     def row(self, point: Point, metric: str, value: float | None, unit: str,
             flags: Sequence[str] = (), **extra: object) -> None:
         target = self.session.target
+        if self.session.cpus is not None:
+            extra = {"server_cpus": format_cpu_list(self.session.cpus), **extra}
         self.rows.append({
             "run_id": self.run.run_id, "experiment": self.experiment.name,
             "target": target.name, "runtime": target.runtime.name, "model": target.model,
@@ -337,7 +355,7 @@ def run_experiment(experiment: Experiment, profile: str, targets: Sequence[Targe
                    backend: Backend, run: Run) -> Outcome:
     """Measure every point not already in run; failures are recorded and the run goes on."""
     spec = spec_of(experiment, profile)
-    sessions = experiment.sessions(spec, targets)
+    sessions = experiment.sessions_on(spec, targets, backend.cpus)
     total = sum(len(s.points) for s in sessions)
     with progress() as bar:
         task = bar.add_task(f"{experiment.name} ({profile}, {backend.name})", total=total)

@@ -19,7 +19,7 @@ from tests.fixtures.make_class import answers_file
 from tests.report.runs import RUNS
 from tests.report.test_report_html import images, open_report
 
-CLASS_RUN = RUNS / "20261130-105926-949f"   # lab.all --profile quick, go and node kept
+CLASS_RUN = RUNS / "20261130-122418-0adf"   # lab.all --profile quick, go and node kept
 EXPERIMENTS = list(registry().values())
 WRONG = "blocking-go-inline-p99"
 

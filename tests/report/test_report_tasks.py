@@ -24,7 +24,8 @@ def test_lab_report_writes_the_named_run_and_the_latest_by_default(tmp_path) -> 
     assert (tmp_path / QUICK_RUN.name / "index.html").exists()
     latest = invoke("lab.report", reports=tmp_path)
     assert latest.returncode == 0, latest.stderr
-    newest = max(p.name for p in QUICK_RUN.parent.iterdir() if (p / "run.json").exists())
+    runs = [p / "run.json" for p in QUICK_RUN.parent.iterdir() if (p / "run.json").exists()]
+    newest = max(runs, key=lambda p: p.stat().st_mtime).parent.name  # 'latest', as lab says
     assert (tmp_path / newest / "index.html").exists()
 
 

@@ -10,8 +10,10 @@ import io
 import json
 import math
 import os
+import re
 import tarfile
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +29,7 @@ from lab.assignment.marking import CORRECT, MISSING, UNGRADABLE, WRONG, Scorecar
 from lab.assignment.query import QueryError, choose, evaluate, parse_choice, parse_query
 from lab.assignment.questions import (
     OWN_RUNTIME,
+    QUESTIONS_FILE,
     Question,
     Tolerance,
     load_questions,
@@ -39,7 +42,7 @@ from tests.report.runs import QUICK_RUN, RUNS, copy_run
 
 # A complete quick run of lab.all (conformance, every experiment, raw records and points
 # of go/goroutines and node/event-loop, nothing else removed).
-CLASS_RUN = RUNS / "20261130-105926-949f"
+CLASS_RUN = RUNS / "20261130-122418-0adf"
 EXPERIMENTS = list(registry().values())
 NODE_INLINE = {"experiment": "blocking", "metric": "latency_p99",
                "where": {"target": "node/event-loop", "phase": "inline", "stream": "ping"}}
@@ -70,6 +73,24 @@ def test_the_questions_parse_and_name_report_sections() -> None:
             assert sections[name] == experiment.concept.title, "the report's heading"
     for question in questions:
         assert question.text.endswith(("?", ".", ")")), question.id
+
+
+def test_every_graded_question_has_an_answer_in_a_complete_quick_run() -> None:
+    """lab.all --profile quick is what students run: each question must find its data
+    (the fixture keeps two targets, so a question about another one cannot be tried)."""
+    run = load_run(CLASS_RUN)
+    scorecards = Scorecards(run, EXPERIMENTS)
+    raw = {q["id"]: q for q in tomllib.loads(QUESTIONS_FILE.read_text())["questions"]}
+    tried = 0
+    for question in load_questions():
+        named = set(re.findall(r"'target': '([^']+)'", str(raw[question.id])))
+        if question.kind == "text" or question.optional or named - set(run.target_names):
+            continue
+        answer = 1.0 if question.kind == "measured" else ["x"]
+        marked = mark(question, Answers("s", "", values={question.id: answer}), run, scorecards)
+        assert marked[0].status != UNGRADABLE, question.id
+        tried += 1
+    assert tried >= 10
 
 
 def test_the_handout_lists_the_questions_of_the_file() -> None:

@@ -161,3 +161,38 @@ def test_an_unknown_target_suggests_close_names() -> None:
     with pytest.raises(LabError) as failure:
         select("go/goroutine")
     assert "go/goroutines" in failure.value.hint
+
+
+def test_offload_pools_and_a_pool_probe_are_facts(tmp_path: Path) -> None:
+    mechanism = 'mechanism = "each worker owns a connection"'
+    text = VALID.replace(mechanism, mechanism + '''
+offload_pools = { "/hash" = "WORKERS" }
+pool_probe = { path = "/fs", knob = "WORKERS", description = "a read on the pool" }''')
+    _, [loop, pool] = load_runtime(write_runtime(tmp_path, text) / "toy" / "runtime.toml")
+    assert loop.offload_pools == {} and loop.pool_probe is None
+    assert pool.offload_pools == {"/hash": "WORKERS"}
+    assert pool.pool_probe is not None and pool.pool_probe.path == "/fs"
+    assert pool.facts()["offload_pools"] == {"/hash": "WORKERS"}
+    assert pool.facts()["pool_probe"]["knob"] == "WORKERS"
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('offload_pools = { "/ping" = "WORKERS" }', "offload_pools: '/ping'"),
+    ('offload_pools = { "/hash" = "NOPE" }', "offload_pools: '/hash'"),
+    ('pool_probe = { path = "/fs", knob = "NOPE", description = "x" }', "pool_probe: path"),
+    ('pool_probe = { path = "/fs", knob = "WORKERS" }', "missing 'description'"),
+])
+def test_bad_pool_facts_name_the_problem(tmp_path: Path, line: str, message: str) -> None:
+    text = VALID.replace('mechanism = "each worker owns a connection"',
+                         f'mechanism = "each worker owns a connection"\n{line}')
+    with pytest.raises(LabError, match=message):
+        load_runtime(write_runtime(tmp_path, text) / "toy" / "runtime.toml")
+
+
+def test_every_offload_pool_is_a_knob_of_its_model() -> None:
+    """The lab's own runtimes: a pool for /hash where SPEC section 6 says offload=1 uses one."""
+    targets = {t.name: t for t in discover()}
+    assert targets["node/event-loop"].offload_pools["/hash"] == "UV_THREADPOOL_SIZE"
+    assert targets["go/goroutines"].offload_pools == {}
+    for target in targets.values():
+        assert set(target.offload_pools.values()) <= set(target.knob_names), target.name

@@ -2,6 +2,7 @@
 // (SPEC sections 2-6). Every response carries Content-Length and Content-Type, so
 // node:http never falls back to chunked encoding.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -13,6 +14,13 @@ export const MAX_BODY = 1_048_576;
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json';
 const pbkdf2 = promisify(crypto.pbkdf2);
+const read = promisify(fs.read);
+
+// /fs (node only, outside the contract): one small read through libuv's thread pool,
+// the pool crypto.pbkdf2 uses too. The file is opened once, synchronously, at start,
+// so that a request is exactly one job on the pool (a pread).
+const FS_FILE = new URL('../package.json', import.meta.url);
+const FS_BYTES = 64;
 
 // How long a socket stays half-closed after a raw error response (see endWithError).
 const LINGER_MS = 1000;
@@ -20,6 +28,7 @@ const LINGER_MS = 1000;
 // The app for one process. `info` is the /info body; `pool` runs offloaded /cpu and /work.
 export function createApp({ info, pool }) {
   let closing = false;
+  const fsFd = fs.openSync(FS_FILE, 'r');
   // socket -> the response to its latest request, for errors that come after it.
   const latest = new WeakMap();
 
@@ -59,6 +68,11 @@ export function createApp({ info, pool }) {
         ? await pbkdf2(password, salt, iter, keylen, digest)
         : crypto.pbkdf2Sync(password, salt, iter, keylen, digest);
       return { iter, digest: key.toString('hex'), offload };
+    }],
+
+    ['/fs', async () => {
+      const { bytesRead } = await read(fsFd, Buffer.alloc(FS_BYTES), 0, FS_BYTES, 0);
+      return { bytes: bytesRead };
     }],
 
     ['/sleep', async (query) => {

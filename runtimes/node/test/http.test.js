@@ -137,6 +137,12 @@ describe('node/event-loop over HTTP', () => {
     assert.deepEqual(h1, { iter: 1000, digest: hash, offload: true });
   });
 
+  it('reads a few bytes through libuv\'s pool on /fs (node only)', async () => {
+    const { responses: [r] } = await talk(server.port, get('/fs'));
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), { bytes: 64 });
+  });
+
   it('answers pipelined requests in order', async () => {
     const raw = get('/sleep?ms=50') + get('/cpu?ms=5&offload=1') + get('/ping');
     const { responses } = await talk(server.port, raw, { count: 3 });

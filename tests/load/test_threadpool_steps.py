@@ -1,0 +1,60 @@
+"""The threadpool experiment end to end on one target: a burst of offloaded /hash against a
+pool of P threads on one CPU completes in steps of P (a behaviour, not a timing: the gaps
+between waves are far wider than the gaps within one), beside the fair-share theory."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.cpus import format_cpu_list
+from lab.experiments.framework import run_experiment
+from lab.experiments.threadpool import Threadpool
+from lab.experiments.threadpool.measure import ThreadpoolSpec
+from lab.results import Run
+from lab.targets import select
+
+REQUESTS = 8
+POOLS = (2, 4)
+
+
+class SmallBursts(Threadpool):
+    profiles = {"test": ThreadpoolSpec(requests=REQUESTS, pool_sizes=POOLS, request_ms=20,
+                                       repetitions=1, max_cpus=1)}
+
+
+@pytest.fixture(scope="module")
+def rows(backend, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    target = select("node/event-loop")[0]
+    backend.build(target.runtime)
+    run = Run(tmp_path_factory.mktemp("threadpool") / "run")
+    outcome = run_experiment(SmallBursts(), "test", [target], backend, run)
+    assert (outcome.measured, outcome.failed) == (len(POOLS), 0), run.failures("threadpool")
+    return [row for point in run.points("threadpool") for row in point["rows"]]
+
+
+def completions(rows: list[dict], pool: int, metric: str = "completion_ms") -> list[float]:
+    mine = sorted((r["rank"], r["value"]) for r in rows
+                  if r["metric"] == metric and r["pool"] == pool)
+    return [value for _, value in mine]
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_a_burst_completes_in_steps_of_the_pool_size(rows: list[dict], pool: int) -> None:
+    done = completions(rows, pool)
+    assert len(done) == REQUESTS and all(v is not None for v in done), done
+    assert done == sorted(done)
+    gaps = [b - a for a, b in zip(done, done[1:], strict=False)]
+    between = [g for i, g in enumerate(gaps, start=1) if i % pool == 0]
+    within = [g for i, g in enumerate(gaps, start=1) if i % pool]
+    # A wave of P threads time-sliced on one CPU ends within a few slices; the next wave
+    # needs P whole requests more.
+    assert min(between) > 2 * max(within), (pool, done)
+    theory = completions(rows, pool, "theory_completion_ms")
+    assert len(set(theory)) == REQUESTS // pool  # the theory's steps: one per wave
+
+
+def test_rows_record_the_pool_and_the_cpu_set(rows: list[dict], backend) -> None:
+    assert {r["pool"] for r in rows} == set(POOLS)
+    assert {r["pool_knob"] for r in rows} == {"UV_THREADPOOL_SIZE"}
+    assert {r["server_cpus"] for r in rows} == {format_cpu_list(backend.cpus.server[:1])}
+    assert {r["cpus"] for r in rows} == {1}
