@@ -22,6 +22,10 @@ FLAG_MEANINGS = {
     "noisy": "other processes used more than 5 % of the server's CPUs while it was measured "
              "(foreign_cpu_server_share): the server had that much less, so its numbers may "
              "be low and its latencies high",
+    "neighbours": "other containers could run on the server's or the load generator's CPUs "
+                  "when the measurement started (a killed lab's leftovers, a second lab, "
+                  "anything else the engine runs): the point file names them and their "
+                  "owners, neighbour_cpu_s says how much CPU they used meanwhile",
     "errors": "some requests failed (connect, read, write, status or timeout); latency and "
               "throughput count only the successful ones",
     "no-responses": "the load generator got no response at all: the server did not answer "

@@ -28,6 +28,7 @@ from lab.console import console, progress, warn
 from lab.cpus import CpuSets, format_cpu_list
 from lab.errors import LabError, TargetUnavailable
 from lab.generator import MeteredBackend, ceiling_share, generator_bound, refine
+from lab.neighbours import Neighbour, cpu_neighbours
 from lab.noise import NOISE_METRICS, PointMeter
 from lab.probe import ping
 from lab.results import Run
@@ -245,6 +246,7 @@ class _Runner:
         self.ceilings = {tool: max(float(c["ceiling_rps"]), c.get("observed_ceiling_rps", 0))
                          for tool, c in calibration.items()
                          if isinstance(c, dict) and c.get("ceiling_rps")}
+        self.neighbours_said: set[str] = set()
 
     def fail(self, session: Session, key: str, reason: str, detail: str = "") -> None:
         self.run.save_failure(self.experiment.name, key, {
@@ -306,10 +308,11 @@ class _Runner:
         meter = PointMeter(self.backend.cpus, server.cpu_seconds) if server else None
         try:
             if meter:
+                neighbours = cpu_neighbours(self.backend)
                 meter.start()
             self.experiment.measure(ctx, point)
             if meter:
-                self.disturbances(ctx, point, meter, metered)
+                self.disturbances(ctx, point, meter, metered, neighbours)
         except LabError as exc:
             log = "\n" + server.log_tail() if server is not None else ""
             self.fail(session, key, exc.message, exc.detail + log)
@@ -321,25 +324,44 @@ class _Runner:
         self.bar.advance(self.task)
 
     def disturbances(self, ctx: Context, point: Point, meter: PointMeter,
-                     metered: MeteredBackend) -> None:
-        """What could have disturbed the point, as tidy rows; flags on every row of it."""
+                     metered: MeteredBackend, neighbours: list[Neighbour]) -> None:
+        """What could have disturbed the point, as tidy rows; flags on every row of it.
+
+        neighbours: the containers that could run on the point's CPUs when it started
+        (leftovers of a killed lab, a second lab, anything else); who they are goes to the
+        point file, and the CPU they used meanwhile (where the engine is local) to a row."""
         noise = meter.stop(metered.cpu_s)
+        after = {n.name: n.cpu_seconds for n in cpu_neighbours(self.backend)}
+        neighbour_cpu = [after[n.name] - n.cpu_seconds for n in neighbours
+                         if n.cpu_seconds is not None and after.get(n.name) is not None]
+        if neighbours:
+            ctx.info["neighbours"] = [n.as_record() for n in neighbours]
+        for n in neighbours:
+            if n.name not in self.neighbours_said:
+                self.neighbours_said.add(n.name)
+                warn(f"container {n.name} ({n.owner}) may run on this run's "
+                     f"{' and '.join(n.near)} CPUs: the points measured beside it are "
+                     "flagged 'neighbours'")
         self.ceilings = refine(self.ceilings, metered.runs)
         shares = [s for s in (ceiling_share(r, self.ceilings) for r in metered.runs)
                   if s is not None]
         flags = ["noisy"] if noise.noisy else []
         if generator_bound(metered.runs, self.ceilings):
             flags.append("generator-bound")
+        if neighbours:
+            flags.append("neighbours")
         for row in ctx.rows:
             row["flags"] = ";".join(sorted({*filter(None, row["flags"].split(";")), *flags}))
         for metric, value in noise.metrics().items():
             ctx.row(point, metric, value, NOISE_METRICS[metric], flags)
-        generator = {
+        others = {
             "generator_cpu_s": (metered.cpu_s, "s"),
             "generator_utilisation": (max((r.utilisation for r in metered.runs), default=None),
                                       "ratio"),
-            "generator_ceiling_share": (max(shares, default=None), "ratio")}
-        for metric, (value, unit) in generator.items():
+            "generator_ceiling_share": (max(shares, default=None), "ratio"),
+            "neighbours": (len(neighbours), "containers"),
+            "neighbour_cpu_s": (sum(neighbour_cpu) if neighbour_cpu else None, "s")}
+        for metric, (value, unit) in others.items():
             ctx.row(point, metric, None if value is None else round(value, 4), unit, flags)
 
 
