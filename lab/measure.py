@@ -68,7 +68,8 @@ def start_or_resume(resume: str | None, backend: Backend, profile: str,
         if recorded != wanted:
             raise LabError(f"run {run.run_id} was made with {field} '{recorded}', not '{wanted}'",
                            hint=f"resume it with the same options (--{field} {recorded})")
-    differences = provenance.differences(meta, now, [e.name for e in experiments])
+    differences = (provenance.differences(meta, now, [e.name for e in experiments])
+                   + provenance.engine_differences(meta["backend"], backend.describe()))
     if differences and not force_mixed:
         raise LabError(
             f"run {run.run_id} was measured with other code, specs or images than now: "

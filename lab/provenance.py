@@ -97,3 +97,15 @@ def differences(recorded: Mapping[str, object], current: Mapping[str, object],
         found.append(f"images: fingerprint {images_then} then, "
                      f"{current.get('images_fingerprint')} now")
     return found
+
+
+def engine_differences(then: Mapping[str, object], now: Mapping[str, object]) -> list[str]:
+    """Which Docker engine served each role (server, load) then and now, where they differ
+    (two backend descriptions, run.json's `backend`)."""
+    def engines(described: Mapping[str, object]) -> dict[str, object]:
+        found = described.get("engines") or {}
+        assert isinstance(found, Mapping)
+        return {role: (e or {}).get("engine") for role, e in found.items()}
+    before, after = engines(then), engines(now)
+    return [f"{role} engine: {before.get(role)} then, {after.get(role)} now"
+            for role in sorted({*before, *after}) if before.get(role) != after.get(role)]

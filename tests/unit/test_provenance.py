@@ -61,6 +61,17 @@ def test_differences_name_code_spec_and_images() -> None:
                                                      ["sweep"])[0]
 
 
+def test_engine_differences_name_the_role_whose_engine_changed() -> None:
+    one = {"engines": {"server": {"engine": "unix:///a.sock"},
+                       "load": {"engine": "unix:///a.sock"}}}
+    two = {"engines": {"server": {"engine": "tcp://b:2376"},
+                       "load": {"engine": "unix:///a.sock"}}}
+    assert provenance.engine_differences(one, one) == []
+    assert provenance.engine_differences(one, two) == [
+        "server engine: unix:///a.sock then, tcp://b:2376 now"]
+    assert provenance.engine_differences({"backend": "native"}, {"backend": "native"}) == []
+
+
 class FakeBackend:
     name = "native"
 
