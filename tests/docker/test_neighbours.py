@@ -57,7 +57,7 @@ def test_a_busy_container_on_the_server_cpus_is_named_and_flags_the_point(
     finally:
         neighbour.remove(force=True)
     assert outcome.measured == 1
-    (path,) = (run.path / "waiting" / "points").glob("*.json")
+    (path,) = (run.folder / "waiting" / "points").glob("*.json")
     point = json.loads(path.read_text())
     rows = {r["metric"]: r for r in point["rows"]}
     assert rows["neighbours"]["value"] >= 1

@@ -62,7 +62,7 @@ class BlockingSpec:
 
 PROFILES = {
     "quick": BlockingSpec(baseline_s=0.5, phase_s=1.5, repetitions=1),
-    "standard": BlockingSpec(baseline_s=2, phase_s=6, repetitions=1, variants=True),
+    "standard": BlockingSpec(baseline_s=1.5, phase_s=5, repetitions=1, variants=True),
     "full": BlockingSpec(baseline_s=10, phase_s=30, repetitions=3, variants=True),
 }
 

@@ -47,7 +47,7 @@ class ThreadpoolSpec:
 PROFILES = {
     "quick": ThreadpoolSpec(requests=8, pool_sizes=(2,), request_ms=10, repetitions=1,
                             max_cpus=1),
-    "standard": ThreadpoolSpec(requests=16, pool_sizes=(1, 2, 4, 8), request_ms=15,
+    "standard": ThreadpoolSpec(requests=16, pool_sizes=(1, 4, 8), request_ms=15,
                                repetitions=1),
     "full": ThreadpoolSpec(requests=16, pool_sizes=(1, 2, 4, 8, 16), request_ms=30,
                            repetitions=3, max_cpus=None),
