@@ -345,7 +345,7 @@ def test(c, suite="all", target=None, backend="all", keyword=None):
         args += ["-k", keyword]
     if sys.stdout.isatty():
         exited = c.run(" ".join(f"'{a}'" for a in args), warn=True, pty=True).exited
-    else:  # CI: no stdin to pass on (builds must not read whatever a runner's pipe holds)
+    else:  # CI: nothing to mirror to stdin (invoke's mirroring thread fails on a closed one)
         exited = subprocess.run(args, stdin=subprocess.DEVNULL).returncode
     if exited != 0:
         raise Exit(code=exited)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import shutil
+import stat
 import subprocess
 import time
 from dataclasses import dataclass
@@ -148,7 +150,12 @@ def _machine_checks() -> list[Check]:
     cpus = available_cpus()
     free_gb = shutil.disk_usage(ROOT).free / 1e9
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    null_ok = stat.S_ISCHR(os.stat("/dev/null").st_mode)
     return [
+        Check("/dev/null", "ok" if null_ok else "warn",
+              "the null device" if null_ok else "a regular file, not the null device",
+              "" if null_ok else "what one program writes there another reads back (cargo's "
+              "native build fails on it); as root: rm /dev/null && mknod -m 666 /dev/null c 1 3"),
         Check("CPUs", "ok" if len(cpus) >= 2 else "warn", f"{len(cpus)} usable {list(cpus)}",
               "" if len(cpus) >= 2 else "with one CPU, server and load generator share it"),
         Check("free disk", "ok" if free_gb >= MIN_FREE_GB else "warn", f"{free_gb:.0f} GB",

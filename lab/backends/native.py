@@ -197,8 +197,6 @@ class NativeBackend:
         if shutil.which(argv[0]) is None and not (cwd / argv[0]).exists():
             raise BuildError(f"{what}: '{argv[0]}' is not installed",
                              hint=f"install the {what} toolchain, or use --backend docker")
-        # stdin closed: cargo asks `rustc -` for target facts, and rustc reads its source
-        # from an inherited stdin (a CI runner's pipe made it compile stray text)
         result = subprocess.run(argv, cwd=cwd, env={**os.environ, **env},
                                 stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if result.returncode != 0:
