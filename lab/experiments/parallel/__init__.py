@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from analysis.content import Concept, Headline, ScoreColumn, Section
+from analysis.content import Concept, Headline
 from lab.cpus import SHARED_CPU_GENERATOR_LIMIT, CpuSets
-from lab.experiments.framework import Context, Experiment, Point, Session
+from lab.experiments.framework import Experiment, Session
 from lab.experiments.parallel import measure as measuring
 from lab.targets import Target
 
@@ -61,19 +61,6 @@ class Parallel(Experiment):
     def sessions_on(self, spec: measuring.ParallelSpec, targets: Sequence[Target],
                     cpus: CpuSets) -> list[Session]:
         return measuring.sessions(spec, targets, cpus)
-
-    def measure(self, ctx: Context, point: Point) -> None:
-        measuring.measure(ctx, point)
-
-    def section(self, run, palette) -> Section:
-        from lab.experiments.parallel import analysis
-
-        return analysis.section(run, palette, Section(self.name, self.concept))
-
-    def scorecard(self, run) -> list[ScoreColumn]:
-        from lab.experiments.parallel import analysis
-
-        return analysis.scorecard(run)
 
 
 EXPERIMENT = Parallel()

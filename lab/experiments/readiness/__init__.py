@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from analysis.content import Concept, Headline, ScoreColumn, Section
-from lab.experiments.framework import Context, Experiment, Point, Session
-from lab.experiments.readiness import measure as measuring
+from analysis.content import Concept, Headline
+from lab.experiments.framework import Experiment, Session
 from lab.experiments.readiness import spec as planning
 from lab.targets import Target
 
@@ -62,19 +61,6 @@ class Readiness(Experiment):
     def sessions(self, spec: planning.ReadinessSpec, targets: Sequence[Target],
                  ) -> list[Session]:
         return planning.sessions(spec, targets)
-
-    def measure(self, ctx: Context, point: Point) -> None:
-        measuring.measure(ctx, point)
-
-    def section(self, run, palette) -> Section:
-        from lab.experiments.readiness import analysis
-
-        return analysis.section(run, palette, Section(self.name, self.concept))
-
-    def scorecard(self, run) -> list[ScoreColumn]:
-        from lab.experiments.readiness import analysis
-
-        return analysis.scorecard(run)
 
 
 EXPERIMENT = Readiness()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from analysis.content import Concept, Headline, ScoreColumn, Section
+from analysis.content import Concept, Headline
 from lab.cpus import SHARED_CPU_GENERATOR_LIMIT, CpuSets
-from lab.experiments.framework import Context, Experiment, Point, Session
+from lab.experiments.framework import Experiment, Session
 from lab.experiments.threadpool import measure as measuring
 from lab.targets import Target
 
@@ -54,19 +54,6 @@ class Threadpool(Experiment):
     def sessions_on(self, spec: measuring.ThreadpoolSpec, targets: Sequence[Target],
                     cpus: CpuSets) -> list[Session]:
         return measuring.sessions(spec, targets, cpus)
-
-    def measure(self, ctx: Context, point: Point) -> None:
-        measuring.measure(ctx, point)
-
-    def section(self, run, palette) -> Section:
-        from lab.experiments.threadpool import analysis
-
-        return analysis.section(run, palette, Section(self.name, self.concept))
-
-    def scorecard(self, run) -> list[ScoreColumn]:
-        from lab.experiments.threadpool import analysis
-
-        return analysis.scorecard(run)
 
 
 EXPERIMENT = Threadpool()
