@@ -22,8 +22,9 @@ CONCEPT = Concept("The hidden pool under an async runtime", (
     "blocking pool, Python's loops on a ThreadPoolExecutor. A pool of P threads runs P "
     "jobs at a time; the rest wait in its queue, whatever the CPUs could do.",
     "The experiment sends a burst of B /hash?offload=1 requests at the same instant and "
-    "records when each completes, for P = 1, 2, 4, 8 on 1 and on 2 CPUs. With P <= CPUs "
-    "the completions come in steps of P, one request's time t apart, and with P < CPUs "
+    "records when each completes, for pool sizes P (standard: 1, 4, 8) on 1 and on 2 "
+    "CPUs. With P <= CPUs the completions come in steps of P, one request's time t apart, "
+    "and with P < CPUs "
     "a CPU stays idle; with P > CPUs the kernel time-slices the P threads, so a whole "
     "wave finishes late, together. Beside each measurement stands what a fair scheduler "
     "gives B jobs of t on P threads and C CPUs. Targets without a pool (a goroutine, "
