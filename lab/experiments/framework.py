@@ -116,14 +116,19 @@ class Experiment:
 
     # -- measuring ----------------------------------------------------------------
     def _module(self, part: str) -> ModuleType | None:
-        """The package's module `part` (measure, analysis, recompute), if it has one."""
-        name = f"{type(self).__module__}.{part}"
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
+        """The package's module `part` (measure, analysis, recompute), if it has one: that
+        of the experiment's package, or of the package a subclass (a test's variant of an
+        experiment) inherits from."""
+        for cls in type(self).__mro__:
+            if cls is Experiment:
                 return None
-            raise
+            name = f"{cls.__module__}.{part}"
+            try:
+                return importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+        return None
 
     def _needed(self, part: str) -> ModuleType:
         module = self._module(part)
