@@ -6,6 +6,8 @@ This file only parses options and calls the lab package.
 from __future__ import annotations
 
 import functools
+import os
+import signal
 import subprocess
 import sys
 
@@ -30,12 +32,23 @@ ENGINE_HELP = {
     "insecure_engine": "allow plain tcp:// (no TLS) to an engine on another host"}
 
 
+def _interrupted_before_starting(signum: int, frame: object) -> None:
+    # Ctrl-C while invoke loads the tasks: nothing has started, so there is nothing to stop
+    # (invoke itself would exit 1 without a word, or Python with a traceback).
+    sys.stderr.write("interrupted before the task started\n")
+    os._exit(130)
+
+
+signal.signal(signal.SIGINT, _interrupted_before_starting)
+
+
 def lab_task(help_: dict[str, str] | None = None, **kwargs):
     """@task with the lab's error handling: a LabError or Ctrl-C prints a message, no traceback."""
 
     def wrap(fn):
         @functools.wraps(fn)
         def body(c, *args, **kw):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             try:
                 return fn(c, *args, **kw)
             except LabError as exc:
@@ -54,7 +67,6 @@ def lab_task(help_: dict[str, str] | None = None, **kwargs):
 def _engines(server_engine=None, load_engine=None, server_address=None,
              insecure_engine=False) -> None:
     """Engine options into the environment, where everything this task runs finds them."""
-    import os
 
     for env, value in (("LAB_SERVER_ENGINE", server_engine), ("LAB_LOAD_ENGINE", load_engine),
                        ("LAB_SERVER_ADDRESS", server_address),
@@ -129,7 +141,6 @@ def build(c, target=None, backend="auto", force=False, server_engine=None, load_
 def verify(c, target=None, backend="auto", server_cpus=None, load_cpus=None, server_engine=None,
            load_engine=None, server_address=None, insecure_engine=False):
     """Run the conformance suite (runtimes/SPEC.md) against targets; print a pass/fail table."""
-    import os
 
     from lab.targets import select
     from lab.verify import print_table, run_conformance
@@ -334,6 +345,7 @@ def doctor(c, backend="all", server_engine=None, load_engine=None, server_addres
             "keyword": "only tests matching this pytest -k expression"})
 def test(c, suite="all", target=None, backend="all", keyword=None):
     """Run the lab's tests: ruff, then pytest (unit, conformance on every backend, docker, ...)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if suite == "all":
         c.run("ruff check .", pty=False)
     # "all" runs pyproject's testpaths: tests/ and the Python servers' own unit tests.

@@ -13,7 +13,6 @@ import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from analysis.stats import nearest_rank
 from lab.backends import Backend, LoadRun
 from lab.errors import LabError
 from lab.pacer import (  # noqa: F401  (re-exported: what the experiments use)
@@ -154,7 +153,10 @@ def run_wrk(backend: Backend, url: str, connections: int, duration_s: int,
 
 def percentile(values: Sequence[float], q: float) -> float:
     """The nearest-rank q-th percentile, exact with infinite values (failed requests):
-    analysis.stats.nearest_rank, the one definition the lab measures and analyses with."""
+    analysis.stats.nearest_rank, the one definition the lab measures and analyses with
+    (imported here, not at the top: numpy, pandas and scipy would slow every task's start)."""
+    from analysis.stats import nearest_rank
+
     return nearest_rank(values, q)
 
 

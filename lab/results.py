@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
-
 from lab import RESULTS_DIR
 from lab.errors import LabError
 from lab.provenance import code
@@ -165,6 +163,8 @@ class Run:
 
     def write_table(self, experiment: str) -> Path:
         """Assemble <experiment>.csv, the tidy long table, from the finished points."""
+        import pandas as pd  # here: every task imports this module, few write tables
+
         rows = [row for point in self.points(experiment) for row in point["rows"]]
         frame = pd.DataFrame(rows)
         path = self.folder / f"{experiment}.csv"

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,9 @@ from lab import ROOT
 from lab.backends.native import NativeBackend
 from lab.cpus import default_cpu_sets
 from lab.errors import LabError, ServerStartError
-from lab.probe import free_port, ping
+from lab.probe import ping
 from lab.targets import discover, load_runtime
+from tests.deployments import Deployment, ensure_built
 
 TOY = """
 name = "toy"
@@ -133,35 +135,86 @@ def test_unknown_knobs_are_refused(backend) -> None:
         pass
 
 
-def lab_go_pids() -> set[int]:
+def parent_of(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def go_servers_under(ancestor: int) -> set[int]:
+    """The live go/goroutines servers descended from ancestor (not other runs' servers)."""
     pids = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"build/lab-go" in cmdline and alive(int(entry)):
-                pids.add(int(entry))
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"build/lab-go" not in cmdline or not alive(int(entry)):
+            continue
+        pid = int(entry)
+        while pid > 1 and pid != ancestor:
+            pid = parent_of(pid)
+        if pid == ancestor:
+            pids.add(int(entry))
     return pids
 
 
-@pytest.mark.parametrize("after_start_s", [0.0, 1.0], ids=["while-starting", "mid-suite"])
-def test_ctrl_c_during_verify_leaves_no_server_behind(after_start_s: float) -> None:
-    before = lab_go_pids()
-    proc = subprocess.Popen(
+def interrupt(proc: subprocess.Popen) -> str:
+    """Ctrl-C as a terminal sends it (to the whole process group); the task's output."""
+    os.killpg(proc.pid, signal.SIGINT)
+    return proc.communicate(timeout=30)[0].decode()
+
+
+def start_verify() -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, "-m", "invoke", "lab.verify", "--target", "go/goroutines",
-         "--backend", "native"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, env={**os.environ, "PORT": str(free_port())})
+         "--backend", "native"], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True)
+
+
+@pytest.fixture
+def verify_go() -> Iterator[subprocess.Popen]:
+    """lab.verify on go/goroutines (built beforehand: the test times serving, not building)."""
+    ensure_built(Deployment("native", "go/goroutines"))
+    proc = start_verify()
+    yield proc
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.parametrize("after_start_s", [0.0, 1.0], ids=["while-starting", "mid-suite"])
+def test_ctrl_c_during_verify_leaves_no_server_behind(verify_go, after_start_s: float) -> None:
     deadline = time.monotonic() + 60
-    while not (lab_go_pids() - before) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    started = lab_go_pids() - before
-    assert started, "lab.verify never started a server"
+    while not go_servers_under(verify_go.pid) and time.monotonic() < deadline:
+        if verify_go.poll() is not None:
+            pytest.fail("lab.verify ended before starting a server:\n"
+                        + verify_go.communicate()[0].decode()[-2000:])
+        time.sleep(0.05)
+    started = go_servers_under(verify_go.pid)
+    assert started, "lab.verify started no server within 60 s"
     time.sleep(after_start_s)  # mid-suite: pytest has passed cases, which must not read as PASS
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-    output = proc.communicate(timeout=30)[0].decode()
-    assert proc.returncode == 130, output[-2000:]
+    output = interrupt(verify_go)
+    assert verify_go.returncode == 130, output[-2000:]
     assert "interrupted" in output
     time.sleep(0.5)
-    assert not (lab_go_pids() & started), f"servers left behind\n{output[-2000:]}"
+    assert not any(alive(pid) for pid in started), f"servers left behind\n{output[-2000:]}"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_ctrl_c_while_the_tasks_load_exits_130() -> None:
+    """Before a task's body runs nothing has started: Ctrl-C says so and exits 130 (invoke
+    alone exits 1 without a word, Python with a traceback)."""
+    proc = start_verify()
+    # Python and invoke load in about 0.2 s of CPU, tasks.py in 0.5 s more: 0.4 s of CPU
+    # (not of wall time, which a loaded machine stretches) lands while tasks.py loads.
+    while proc.poll() is None and cpu_seconds(proc.pid) < 0.4:
+        time.sleep(0.01)
+    output = interrupt(proc)
+    assert proc.returncode == 130, output
+    assert "interrupted" in output
