@@ -193,7 +193,7 @@ def test_ctrl_c_during_verify_leaves_no_server_behind(verify_go, after_start_s: 
                         + verify_go.communicate()[0].decode()[-2000:])
         time.sleep(0.05)
     started = go_servers_under(verify_go.pid)
-    assert started, "lab.verify started no server within 60 s"
+    assert started, "lab.verify started no server within 60 s:\n" + interrupt(verify_go)[-2000:]
     time.sleep(after_start_s)  # mid-suite: pytest has passed cases, which must not read as PASS
     output = interrupt(verify_go)
     assert verify_go.returncode == 130, output[-2000:]
