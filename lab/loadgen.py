@@ -25,7 +25,14 @@ from lab.pacer import (  # noqa: F401  (re-exported: what the experiments use)
     parse_pacer_summary,
     run_pacer,
 )
-from lab.wrk import SAMPLE_INTERVAL_S, WRK_TIMEOUT_S, WrkResult, parse_wrk, wrk_argv
+from lab.wrk import (
+    SAMPLE_INTERVAL_S,
+    WRK_TIMEOUT_S,
+    SocketSample,
+    WrkResult,
+    parse_wrk,
+    wrk_argv,
+)
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,16 @@ def from_pacer(summary: dict, raw: str,
         records=tuple(records))
 
 
+def before_closing(samples: list[SocketSample]) -> list[SocketSample]:
+    """The samples before wrk began closing its sockets. wrk's duration counts until its
+    threads have stopped, so the window's last samples may see fewer sockets: those closed
+    would read as never served, and their bytes as never received."""
+    end = len(samples)
+    while end > 1 and samples[end - 1].sockets < samples[end - 2].sockets:
+        end -= 1
+    return samples[:end]
+
+
 def from_wrk(result: WrkResult, connections: int, raw: str,
              allowance_share: float = 0.25) -> ClosedLoopResult:
     """wrk's counts, plus what its socket samples within the window say: connections never
@@ -116,8 +133,7 @@ def from_wrk(result: WrkResult, connections: int, raw: str,
     (or after `allowance_share` of the window if some connection was never served),
     converted with wrk's mean response size and scaled by its share of non-error responses."""
     duration = result.duration_s
-    # Samples after the window may catch wrk closing its sockets.
-    samples = [s for s in result.samples if s.t_s <= duration]
+    samples = before_closing([s for s in result.samples if s.t_s <= duration])
     gaps = [b.t_s - a.t_s for a, b in zip(samples, samples[1:], strict=False)]
     never_served = connections - samples[-1].served if samples else connections
     setup = next((s.t_s for s in samples if s.served >= connections), None)

@@ -10,7 +10,9 @@ samples `ss -Htin state established dst HOST:PORT` every SAMPLE_INTERVAL_S. A so
 tcp_info has no `bytes_received` has not had one byte of response yet. From the samples:
 how many connections never got a byte, when every one had (set-up), and the bytes received
 between two samples, from which the steady-state rate follows (wrk's mean response size
-being bytes / requests). What this cannot see: a connection wrk closed and re-opened
+being bytes / requests). The samples at the window's end that see wrk closing its sockets
+(its duration lasts until its threads stop) are left out (lab.loadgen.before_closing).
+What this cannot see: a connection wrk closed and re-opened
 shows as a new socket (served again from zero), and one that was never established
 (its SYN dropped) appears in no sample, so it counts as never served.
 """

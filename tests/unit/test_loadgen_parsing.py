@@ -76,6 +76,18 @@ def test_wrk_connections_never_served_and_allowance() -> None:
     assert silent.never_served == 2 and silent.steady_goodput_per_s is None
 
 
+def test_wrk_closing_its_sockets_is_not_read_as_never_served() -> None:
+    """Recorded from rust/tokio (/sleep?ms=10, 1,024 connections): the last sample within
+    wrk's duration saw 541 sockets, wrk closing the others; all had been served."""
+    text = read("wrk_closing_tail.txt")
+    result = parse_wrk(text, text)
+    assert [s.sockets for s in result.samples][-2:] == [1024, 541]
+    closed = from_wrk(result, 1024, "")
+    assert closed.never_served == 0
+    # 4,732,336 bytes from 0.240 s to 0.891 s at 116 bytes a response, all of them 2xx
+    assert closed.steady_goodput_per_s == pytest.approx(62_700, rel=0.01)
+
+
 def test_socket_samples_are_read_from_stderr_among_other_lines() -> None:
     assert parse_samples("unable to connect\nLABSS 100000000 4 3 360\n") == (
         SocketSample(0.1, 4, 3, 360),)
