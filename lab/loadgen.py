@@ -54,6 +54,9 @@ class ClosedLoopResult:
     raw: str                       # the tool's output, to keep with the run
     # The pacer's per-request records, when asked for (records=True; stream "closed").
     records: tuple[PacerRecord, ...] = ()
+    # Connections waiting in the server's accept queue at the window's end, when those
+    # never served are counted (wrk's samples, where the listener is in sight; else None).
+    accept_queue: int | None = None
 
     @property
     def goodput_per_s(self) -> float:
@@ -153,7 +156,8 @@ def from_wrk(result: WrkResult, connections: int, raw: str,
         ok=ok,
         non_2xx=result.non_2xx, errors=result.socket_errors, never_served=never_served,
         setup_s=setup, steady_start_s=first.t_s if first else start_at,
-        steady_goodput_per_s=steady, resolution_s=max(gaps, default=SAMPLE_INTERVAL_S), raw=raw)
+        steady_goodput_per_s=steady, resolution_s=max(gaps, default=SAMPLE_INTERVAL_S), raw=raw,
+        accept_queue=samples[-1].accept_queue if samples else None)
 
 
 def run_wrk(backend: Backend, url: str, connections: int, duration_s: int,

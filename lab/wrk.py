@@ -12,9 +12,12 @@ how many connections never got a byte, when every one had (set-up), and the byte
 between two samples, from which the steady-state rate follows (wrk's mean response size
 being bytes / requests). The samples at the window's end that see wrk closing its sockets
 (its duration lasts until its threads stop) are left out (lab.loadgen.before_closing).
-What this cannot see: a connection wrk closed and re-opened
-shows as a new socket (served again from zero), and one that was never established
-(its SYN dropped) appears in no sample, so it counts as never served.
+Each sample also reads the server's accept queue (`ss -Hltn sport = :PORT`, the Recv-Q of
+a listening socket), where connections wait that the client believes established but the
+server has not accepted: what tells a server that accepts slowly from one that accepted
+and does not answer. What this cannot see: a connection wrk closed and re-opened shows as
+a new socket (served again from zero), and one that was never established (its SYN
+dropped) appears in no sample, so it counts as never served.
 """
 
 from __future__ import annotations
@@ -32,17 +35,20 @@ SAMPLE_INTERVAL_S = 0.1
 WRK_TIMEOUT_S = 5
 
 # Runs wrk ("$@") and samples its sockets to the server until it exits; the samples go to
-# stderr as `LABSS <ns since start> <sockets> <sockets with response bytes> <bytes>`.
+# stderr as `LABSS <ns since start> <sockets> <sockets with response bytes> <bytes>
+# <queued>`, queued being the connections in the server's accept queues (the Recv-Q of its
+# listening sockets on the port; -1 where none is in sight: a server in another namespace).
 SAMPLER = r"""
 dst=$1; shift
 t0=$(date +%s%N)
 "$@" & pid=$!
 while kill -0 "$pid" 2>/dev/null; do
   t=$(( $(date +%s%N) - t0 ))
-  ss -Htin state established dst "$dst" | awk -v t="$t" '
+  queued=$(ss -Hltn "sport = :${dst##*:}" | awk '{ q += $2 } END { print NR ? q : -1 }')
+  ss -Htin state established dst "$dst" | awk -v t="$t" -v q="$queued" '
     /^[^ \t]/ { n++ }
     match($0, /bytes_received:[0-9]+/) { s++; b += substr($0, RSTART + 15, RLENGTH - 15) }
-    END { printf "LABSS %s %d %d %.0f\n", t, n, s, b }' >&2
+    END { printf "LABSS %s %d %d %.0f %d\n", t, n, s, b, q }' >&2
   sleep 0.1
 done
 wait "$pid"
@@ -57,6 +63,8 @@ class SocketSample:
     sockets: int
     served: int         # sockets that have received at least one byte
     bytes: int          # bytes received by all of them
+    accept_queue: int | None = None  # connections the server has not accepted yet (None:
+                                     # its listener was out of sight, or an older record)
 
 
 @dataclass(frozen=True)
@@ -105,9 +113,10 @@ def parse_samples(text: str) -> tuple[SocketSample, ...]:
     samples = []
     for line in text.splitlines():
         if line.startswith(SAMPLE_MARKER):
-            t_ns, sockets, served, received = line[len(SAMPLE_MARKER):].split()
+            t_ns, sockets, served, received, *queued = line[len(SAMPLE_MARKER):].split()
+            accept_queue = int(queued[0]) if queued and int(queued[0]) >= 0 else None
             samples.append(SocketSample(int(t_ns) / 1e9, int(sockets), int(served),
-                                        int(received)))
+                                        int(received), accept_queue))
     return tuple(samples)
 
 

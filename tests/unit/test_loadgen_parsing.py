@@ -93,6 +93,18 @@ def test_socket_samples_are_read_from_stderr_among_other_lines() -> None:
         SocketSample(0.1, 4, 3, 360),)
 
 
+def test_socket_samples_carry_the_accept_queue_where_the_listener_is_in_sight() -> None:
+    samples = parse_samples("LABSS 100000000 8 3 360 5\nLABSS 200000000 8 5 720 -1\n"
+                            "LABSS 300000000 8 5 900 3\n")
+    assert [s.accept_queue for s in samples] == [5, None, 3]
+    result = WrkResult(requests=15, duration_s=0.3, bytes=900,
+                       errors={"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0},
+                       rate_samples={}, samples=samples)
+    assert from_wrk(result, 8, "").accept_queue == 3  # at the end, like never_served
+    older = parse_wrk(read("wrk_ping.stdout.txt"), read("wrk_ping.stderr.txt"))
+    assert from_wrk(older, 32, "").accept_queue is None  # recorded before it was sampled
+
+
 def test_pacer_records_and_summary() -> None:
     records = parse_pacer_records(read("pacer_records.csv"))
     summary = parse_pacer_summary(read("pacer_summary.json"))

@@ -126,11 +126,15 @@ def _collapse(endpoint: str, rows: pd.DataFrame) -> list[Finding]:
         name = label(target, variant)
         starved = group[(group["metric"] == "connections_never_served") & (group["median"] > 0)]
         for _, row in starved.sort_values("connections").iterrows():
-            drops = group[(group["metric"] == "listen_drops")
-                          & (group["connections"] == row["connections"])]["median"]
-            why = (f"; the kernel dropped {fmt(drops.iloc[0])} handshakes meanwhile because "
-                   "the accept queue was full" if not drops.empty and drops.iloc[0] > 0
-                   else "")
+            at = group[group["connections"] == row["connections"]]
+            drops = at[at["metric"] == "listen_drops"]["median"]
+            queued = at[at["metric"] == "accept_queue"]["median"]
+            why = (f"; {fmt(queued.iloc[0])} were still in the server's accept queue at "
+                   "the end, connected as the client sees it but never accepted"
+                   if not queued.empty and queued.iloc[0] > 0 else "")
+            why += (f"; the kernel dropped {fmt(drops.iloc[0])} handshakes meanwhile because "
+                    "the accept queue was full" if not drops.empty and drops.iloc[0] > 0
+                    else "")
             findings.append(Finding("sweep", (
                 f"{name} on {endpoint}: {fmt(row['median'])} of {int(row['connections']):,} "
                 f"connections were never served (a response never came while others were "

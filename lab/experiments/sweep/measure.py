@@ -133,7 +133,8 @@ def _first_closed_ping(session: Session, point: Point) -> bool:
 # (recompute.py derives them again from the raw files, with these same functions).
 CLOSED_UNITS = {"goodput_per_s": "req/s", "goodput_window_per_s": "req/s", "ok": "responses",
                 "non_2xx": "responses", "errors": "requests",
-                "connections_never_served": "connections", "setup_s": "s",
+                "connections_never_served": "connections", "accept_queue": "connections",
+                "setup_s": "s",
                 "setup_resolution_s": "s", "latency_mean": "ms"}
 OPEN_UNITS = {"goodput_per_s": "req/s", "errors": "requests",
               **{f"latency_{name}": "ms" for name in OPEN_PERCENTILES}}
@@ -143,15 +144,18 @@ def closed_values(result: ClosedLoopResult, connections: int) -> dict[str, float
     """Goodput over the steady window (the whole window where there is none), what was
     never served, set-up, and the mean latency by Little's law: every connection always
     has one request in flight, so the mean time from send to answer is served
-    connections / goodput."""
+    connections / goodput. Where the samples saw the server's listener, the connections
+    still waiting in its accept queue at the end (older runs' records lack it)."""
     steady = result.steady_goodput_per_s
     goodput = steady if steady is not None else result.goodput_per_s
     served = connections - result.never_served
+    queued = ({} if result.accept_queue is None
+              else {"accept_queue": result.accept_queue})
     return {"goodput_per_s": goodput, "goodput_window_per_s": result.goodput_per_s,
             "ok": result.ok, "non_2xx": result.non_2xx, "errors": result.errors_total,
             **{f"errors_{kind}": count for kind, count in result.errors.items()},
-            "connections_never_served": result.never_served, "setup_s": result.setup_s,
-            "setup_resolution_s": result.resolution_s,
+            "connections_never_served": result.never_served, **queued,
+            "setup_s": result.setup_s, "setup_resolution_s": result.resolution_s,
             "latency_mean": served / goodput * 1000 if goodput else None}
 
 

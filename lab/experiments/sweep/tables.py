@@ -11,6 +11,7 @@ from analysis.tables import Cell, Table, num, text
 
 CLOSED = (("goodput_per_s", "goodput (2xx/s)", ""),
           ("connections_never_served", "never served", ""),
+          ("accept_queue", "in accept queue", ""),
           ("listen_drops", "kernel drops", ""), ("setup_s", "set-up (s)", "s"),
           ("latency_mean", "mean (ms, Little)", "ms"), ("errors", "errors", ""),
           ("non_2xx", "non-2xx", ""), ("requests_per_cpu_s", "per CPU-s", ""))
