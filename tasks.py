@@ -67,7 +67,6 @@ def lab_task(help_: dict[str, str] | None = None, **kwargs):
 def _engines(server_engine=None, load_engine=None, server_address=None,
              insecure_engine=False) -> None:
     """Engine options into the environment, where everything this task runs finds them."""
-
     for env, value in (("LAB_SERVER_ENGINE", server_engine), ("LAB_LOAD_ENGINE", load_engine),
                        ("LAB_SERVER_ADDRESS", server_address),
                        ("LAB_INSECURE_ENGINE", "1" if insecure_engine else None)):

@@ -134,8 +134,7 @@ def _first_closed_ping(session: Session, point: Point) -> bool:
 CLOSED_UNITS = {"goodput_per_s": "req/s", "goodput_window_per_s": "req/s", "ok": "responses",
                 "non_2xx": "responses", "errors": "requests",
                 "connections_never_served": "connections", "accept_queue": "connections",
-                "setup_s": "s",
-                "setup_resolution_s": "s", "latency_mean": "ms"}
+                "setup_s": "s", "setup_resolution_s": "s", "latency_mean": "ms"}
 OPEN_UNITS = {"goodput_per_s": "req/s", "errors": "requests",
               **{f"latency_{name}": "ms" for name in OPEN_PERCENTILES}}
 
