@@ -216,6 +216,21 @@ def _sweep_rows(target: str, levels: dict[int, tuple[float, float, float]]) -> l
     return rows
 
 
+def test_never_served_connections_are_placed_in_the_kernels_queue_or_the_servers() -> None:
+    frame = pd.DataFrame(
+        _sweep_rows("python/prefork", {1024: (3900, 0, 896)})
+        + _sweep_rows("python/threadpool", {1024: (3900, 0, 896)}))
+    queues = {"python/prefork": 896, "python/threadpool": 0}
+    queued = frame[frame["metric"] == "goodput_per_s"].assign(
+        metric="accept_queue", value=lambda rows: rows["target"].map(queues))
+    frame = pd.concat([frame, queued], ignore_index=True)
+    texts = [f.text for f in sweep_findings(aggregate(frame), aggregate(frame.iloc[0:0]))]
+    assert any(t.startswith("python/prefork on /ping: 896 of 1,024") and "896 were still "
+               "in the kernel's accept queue" in t for t in texts), texts
+    assert any(t.startswith("python/threadpool on /ping: 896 of 1,024") and "the server "
+               "accepted them and queued them itself" in t for t in texts), texts
+
+
 def test_sweep_findings_say_who_collapses_at_which_level() -> None:
     frame = pd.DataFrame(
         _sweep_rows("python/select", {64: (9000, 0, 0), 1024: (8000, 0, 0), 4096: (0, 5000, 0)})
