@@ -38,14 +38,16 @@ WRK_TIMEOUT_S = 5
 # stderr as `LABSS <ns since start> <sockets> <sockets with response bytes> <bytes>
 # <queued>`, queued being the connections in the server's accept queues (the Recv-Q of its
 # listening sockets on the port; -1 where none is in sight: a server in another namespace).
+# The queue is read after the sockets, so that what it holds was unserved at both reads.
 SAMPLER = r"""
 dst=$1; shift
 t0=$(date +%s%N)
 "$@" & pid=$!
 while kill -0 "$pid" 2>/dev/null; do
   t=$(( $(date +%s%N) - t0 ))
+  sockets=$(ss -Htin state established dst "$dst")
   queued=$(ss -Hltn "sport = :${dst##*:}" | awk '{ q += $2 } END { print NR ? q : -1 }')
-  ss -Htin state established dst "$dst" | awk -v t="$t" -v q="$queued" '
+  printf '%s\n' "$sockets" | awk -v t="$t" -v q="$queued" '
     /^[^ \t]/ { n++ }
     match($0, /bytes_received:[0-9]+/) { s++; b += substr($0, RSTART + 15, RLENGTH - 15) }
     END { printf "LABSS %s %d %d %.0f %d\n", t, n, s, b, q }' >&2

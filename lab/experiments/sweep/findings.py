@@ -129,10 +129,9 @@ def _collapse(endpoint: str, rows: pd.DataFrame) -> list[Finding]:
             at = group[group["connections"] == row["connections"]]
             drops = at[at["metric"] == "listen_drops"]["median"]
             queued = at[at["metric"] == "accept_queue"]["median"]
-            # (the queue is sampled a moment before the sockets: it may count a few more)
             why = "" if queued.empty else (
-                f"; {fmt(min(queued.iloc[0], row['median']))} were still in the kernel's "
-                "accept queue at the end, connected as the client sees it but never accepted"
+                f"; {fmt(queued.iloc[0])} were still in the kernel's accept queue at the "
+                "end, connected as the client sees it but never accepted"
                 if queued.iloc[0] > 0
                 else "; none in the kernel's accept queue: the server accepted them and "
                      "queued them itself")
