@@ -52,7 +52,9 @@ def server_env(host: str, port: int, knobs: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _proc_stat(pid: int) -> list[str] | None:
+def proc_stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (None: no such process): state(0)
+    ppid(1) pgrp(2) ... utime(11) stime(12) cutime(13) cstime(14)."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -66,8 +68,7 @@ def _process_group(pgid: int) -> Iterator[tuple[int, list[str]]]:
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        fields = _proc_stat(int(entry.name))
-        # After ')' come: state(0) ppid(1) pgrp(2) ... utime(11) stime(12) cutime(13) cstime(14)
+        fields = proc_stat(int(entry.name))
         if fields and int(fields[2]) == pgid:
             yield int(entry.name), fields
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lab import ROOT
-from lab.backends.native import NativeBackend
+from lab.backends.native import NativeBackend, proc_stat
 from lab.cpus import default_cpu_sets
 from lab.errors import LabError, ServerStartError
 from lab.probe import ping
@@ -70,12 +70,8 @@ def toy(tmp_path: Path) -> dict:
 
 
 def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+    fields = proc_stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def test_a_server_that_exits_shows_its_log(backend, toy) -> None:
@@ -136,10 +132,8 @@ def test_unknown_knobs_are_refused(backend) -> None:
 
 
 def parent_of(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
+    fields = proc_stat(pid)
+    return int(fields[1]) if fields else 0
 
 
 def go_servers_under(ancestor: int) -> set[int]:
@@ -203,7 +197,9 @@ def test_ctrl_c_during_verify_leaves_no_server_behind(verify_go, after_start_s: 
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()
+    fields = proc_stat(pid)
+    if fields is None:  # it has just exited
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
